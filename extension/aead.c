@@ -1,0 +1,196 @@
+/*
+ * aead.c — the ciphertext format and the SQL functions that produce and
+ * open it.
+ *
+ * Format version 1 (all integers big-endian):
+ *
+ *     offset  size  field
+ *          0     1  format version (1)
+ *          1     1  algorithm (1 = XChaCha20-Poly1305-IETF)
+ *          2     4  root key version
+ *          6    24  nonce (random)
+ *         30     n  ciphertext
+ *       30+n    16  Poly1305 tag
+ *
+ * The associated data is the 30-byte header, then the 16-byte household id,
+ * then the caller's context string. Changing any header byte, decrypting
+ * under another household or another context, or moving the value to
+ * another row (whose context differs) fails authentication.
+ */
+#include "pgsecrets.h"
+
+#include <sodium.h>
+
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+
+#define FORMAT_VERSION 1
+#define ALG_XCHACHA20POLY1305 1
+#define HEADER_BYTES (2 + 4 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
+#define TAG_BYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define AD_STACK_BYTES 512
+
+PG_FUNCTION_INFO_V1(pgsecrets_encrypt_secret);
+PG_FUNCTION_INFO_V1(pgsecrets_decrypt_secret);
+PG_FUNCTION_INFO_V1(pgsecrets_ciphertext_key_version);
+
+static void
+put_uint32(unsigned char *p, uint32 v)
+{
+	p[0] = (v >> 24) & 0xff;
+	p[1] = (v >> 16) & 0xff;
+	p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
+}
+
+static uint32
+get_uint32(const unsigned char *p)
+{
+	return ((uint32) p[0] << 24) | ((uint32) p[1] << 16) | ((uint32) p[2] << 8) | p[3];
+}
+
+/*
+ * Builds header || household || context. Small inputs use the caller's
+ * stack buffer so the per-row path does not allocate.
+ */
+static unsigned char *
+build_ad(unsigned char *stackbuf, const unsigned char *header,
+		 const pg_uuid_t *household, const text *context, size_t *adlen)
+{
+	size_t		ctxlen = VARSIZE_ANY_EXHDR(context);
+	size_t		len = HEADER_BYTES + UUID_LEN + ctxlen;
+	unsigned char *ad = (len <= AD_STACK_BYTES) ? stackbuf : palloc(len);
+
+	memcpy(ad, header, HEADER_BYTES);
+	memcpy(ad + HEADER_BYTES, household->data, UUID_LEN);
+	memcpy(ad + HEADER_BYTES + UUID_LEN, VARDATA_ANY(context), ctxlen);
+	*adlen = len;
+	return ad;
+}
+
+static void
+decrypt_failed(const char *detail_fmt, uint32 arg) pg_attribute_noreturn();
+
+/*
+ * One error for every way a ciphertext can fail to open, so the message
+ * never tells an attacker which byte was wrong.
+ */
+static void
+decrypt_failed(const char *detail_fmt, uint32 arg)
+{
+	if (detail_fmt)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGSECRETS_DECRYPT_FAILED),
+				 errmsg("secret could not be decrypted"),
+				 errdetail_internal(detail_fmt, arg)));
+	ereport(ERROR,
+			(errcode(ERRCODE_PGSECRETS_DECRYPT_FAILED),
+			 errmsg("secret could not be decrypted")));
+}
+
+/*
+ * encrypt_secret(plaintext text, household_id uuid, context text) → bytea,
+ * under the active root key version.
+ */
+Datum
+pgsecrets_encrypt_secret(PG_FUNCTION_ARGS)
+{
+	text	   *plaintext = PG_GETARG_TEXT_PP(0);
+	pg_uuid_t  *household = PG_GETARG_UUID_P(1);
+	text	   *context = PG_GETARG_TEXT_PP(2);
+	size_t		ptlen = VARSIZE_ANY_EXHDR(plaintext);
+	unsigned char data_key[PGSECRETS_KEY_BYTES];
+	unsigned char adbuf[AD_STACK_BYTES];
+	unsigned char *ad;
+	size_t		adlen;
+	uint32		version;
+	bytea	   *result;
+	unsigned char *out;
+
+	keyring_require_loaded();
+	context_require_access(household, PRIV_WRITE);
+	if (!keyring_active_version(&version) || !keyring_data_key(version, household, data_key))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGSECRETS_NO_KEY),
+				 errmsg("no active pgsecrets root key is loaded")));
+
+	result = palloc(VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
+	SET_VARSIZE(result, VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
+	out = (unsigned char *) VARDATA(result);
+	out[0] = FORMAT_VERSION;
+	out[1] = ALG_XCHACHA20POLY1305;
+	put_uint32(out + 2, version);
+	randombytes_buf(out + 6, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+
+	ad = build_ad(adbuf, out, household, context, &adlen);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + HEADER_BYTES, NULL,
+											   (const unsigned char *) VARDATA_ANY(plaintext), ptlen,
+											   ad, adlen, NULL, out + 6, data_key);
+	sodium_memzero(data_key, sizeof(data_key));
+	if (ad != adbuf)
+		pfree(ad);
+	PG_RETURN_BYTEA_P(result);
+}
+
+/*
+ * decrypt_secret(ciphertext bytea, household_id uuid, context text) → text.
+ */
+Datum
+pgsecrets_decrypt_secret(PG_FUNCTION_ARGS)
+{
+	bytea	   *ciphertext = PG_GETARG_BYTEA_PP(0);
+	pg_uuid_t  *household = PG_GETARG_UUID_P(1);
+	text	   *context = PG_GETARG_TEXT_PP(2);
+	const unsigned char *in = (const unsigned char *) VARDATA_ANY(ciphertext);
+	size_t		inlen = VARSIZE_ANY_EXHDR(ciphertext);
+	unsigned char data_key[PGSECRETS_KEY_BYTES];
+	unsigned char adbuf[AD_STACK_BYTES];
+	unsigned char *ad;
+	size_t		adlen;
+	size_t		ptlen;
+	uint32		version;
+	text	   *result;
+	int			rc;
+
+	keyring_require_loaded();
+	context_require_access(household, PRIV_READ);
+	if (inlen < HEADER_BYTES + TAG_BYTES || in[0] != FORMAT_VERSION)
+		decrypt_failed(NULL, 0);
+	if (in[1] != ALG_XCHACHA20POLY1305)
+		decrypt_failed("Unknown algorithm %u.", in[1]);
+	version = get_uint32(in + 2);
+	if (!keyring_data_key(version, household, data_key))
+		decrypt_failed("Root key version %u is not loaded.", version);
+
+	ptlen = inlen - HEADER_BYTES - TAG_BYTES;
+	result = palloc(VARHDRSZ + ptlen + 1);
+	ad = build_ad(adbuf, in, household, context, &adlen);
+	rc = crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *) VARDATA(result), NULL, NULL,
+													in + HEADER_BYTES, inlen - HEADER_BYTES,
+													ad, adlen, in + 6, data_key);
+	sodium_memzero(data_key, sizeof(data_key));
+	if (ad != adbuf)
+		pfree(ad);
+	if (rc != 0)
+		decrypt_failed(NULL, 0);
+	if (!pg_verifymbstr(VARDATA(result), (int) ptlen, true))
+		decrypt_failed(NULL, 0);
+	SET_VARSIZE(result, VARHDRSZ + ptlen);
+	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * ciphertext_key_version(bytea) → int: which root key a value is under,
+ * for key_status() and rotation. Reads the header only.
+ */
+Datum
+pgsecrets_ciphertext_key_version(PG_FUNCTION_ARGS)
+{
+	bytea	   *ciphertext = PG_GETARG_BYTEA_PP(0);
+	const unsigned char *in = (const unsigned char *) VARDATA_ANY(ciphertext);
+
+	if (VARSIZE_ANY_EXHDR(ciphertext) < HEADER_BYTES + TAG_BYTES || in[0] != FORMAT_VERSION)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64((int64) get_uint32(in + 2));
+}

@@ -1,0 +1,413 @@
+/*
+ * context.c — which household the session acts for, and with what right.
+ *
+ * Three sources, in order:
+ *   1. secrets.set_context(household, actor, node): for the current
+ *      transaction only, and only when the session's login role is a member
+ *      of pgsecrets_gateway (secretsd). An ordinary user cannot hop
+ *      households by calling it, and there is no variable to forge.
+ *   2. secrets.use_household(household): a session-level choice, accepted
+ *      only for a household granted to the role.
+ *   3. the role's only grant, when it has exactly one.
+ *
+ * Grants live in secrets.household_grants and are looked up once per
+ * transaction (as pgsecrets_owner, so callers need no right on the table);
+ * every later check in the transaction is a comparison in memory, which is
+ * what keeps the row-level-security policy cheap on large scans.
+ */
+#include "pgsecrets.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#define ACTOR_MAX_BYTES 256
+#define NODE_ID_MAX_BYTES 255
+
+PG_FUNCTION_INFO_V1(pgsecrets_set_context);
+PG_FUNCTION_INFO_V1(pgsecrets_use_household);
+PG_FUNCTION_INFO_V1(pgsecrets_current_household);
+PG_FUNCTION_INFO_V1(pgsecrets_current_actor);
+PG_FUNCTION_INFO_V1(pgsecrets_current_node);
+PG_FUNCTION_INFO_V1(pgsecrets_current_privilege);
+PG_FUNCTION_INFO_V1(pgsecrets_row_visible);
+
+typedef struct GatewayContext
+{
+	LocalTransactionId lxid;	/* valid only inside this transaction */
+	pg_uuid_t	household;
+	char		actor[ACTOR_MAX_BYTES + 1];
+	bool		has_node;
+	char		node_id[NODE_ID_MAX_BYTES + 1];
+} GatewayContext;
+
+typedef struct SessionChoice
+{
+	bool		set;
+	Oid			outer_user;		/* a SET ROLE drops the choice */
+	pg_uuid_t	household;
+} SessionChoice;
+
+typedef struct Resolution
+{
+	LocalTransactionId lxid;
+	Oid			outer_user;
+	uint64		generation;
+	bool		is_superuser;
+	bool		has_household;
+	pg_uuid_t	household;
+	HouseholdPrivilege privilege;
+	bool		from_gateway;
+} Resolution;
+
+static GatewayContext gateway = {InvalidLocalTransactionId};
+static SessionChoice choice = {false};
+static Resolution resolved = {InvalidLocalTransactionId};
+static uint64 generation = 1;
+
+static HouseholdPrivilege
+privilege_from_text(const char *s)
+{
+	if (strcmp(s, "admin") == 0)
+		return PRIV_ADMIN;
+	if (strcmp(s, "write") == 0)
+		return PRIV_WRITE;
+	if (strcmp(s, "read") == 0)
+		return PRIV_READ;
+	return PRIV_NONE;
+}
+
+static const char *
+privilege_name(HouseholdPrivilege p)
+{
+	switch (p)
+	{
+		case PRIV_ADMIN:
+			return "admin";
+		case PRIV_WRITE:
+			return "write";
+		case PRIV_READ:
+			return "read";
+		default:
+			return "none";
+	}
+}
+
+static bool
+gateway_context_valid(void)
+{
+	return gateway.lxid != InvalidLocalTransactionId && gateway.lxid == MyProc->lxid;
+}
+
+/*
+ * Looks up the households granted to role (directly or through membership).
+ * Runs as pgsecrets_owner so that no caller needs a right on the table.
+ * Returns the number of grants; *match gets the privilege for want (if any),
+ * *only the household when there is exactly one.
+ */
+static int
+lookup_grants(Oid role, const pg_uuid_t *want, HouseholdPrivilege *match,
+			  pg_uuid_t *only, HouseholdPrivilege *only_priv)
+{
+	Oid			owner = get_role_oid("pgsecrets_owner", true);
+	Oid			save_userid;
+	int			save_sec;
+	int			ngrants = 0;
+
+	*match = PRIV_NONE;
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role \"pgsecrets_owner\" does not exist"),
+				 errhint("Reinstall the pgsecrets extension.")));
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		Oid			argtypes[1] = {OIDOID};
+		Datum		args[1] = {ObjectIdGetDatum(role)};
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "pgsecrets: SPI_connect failed");
+		if (SPI_execute_with_args("SELECT g.household_id, g.privilege "
+								  "FROM secrets.household_grants g "
+								  "JOIN pg_catalog.pg_roles r ON r.rolname = g.role_name "
+								  "WHERE pg_catalog.pg_has_role($1, r.oid, 'MEMBER')",
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "pgsecrets: household grant lookup failed");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			pg_uuid_t  *hh = DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
+			char	   *priv = SPI_getvalue(tup, desc, 2);
+			HouseholdPrivilege p = privilege_from_text(priv);
+
+			ngrants++;
+			if (want && memcmp(hh->data, want->data, UUID_LEN) == 0 && p > *match)
+				*match = p;
+			if (ngrants == 1)
+			{
+				memcpy(only->data, hh->data, UUID_LEN);
+				*only_priv = p;
+			}
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	return ngrants;
+}
+
+/*
+ * Resolves the session's household for this transaction, once; later calls
+ * in the same transaction are a few comparisons.
+ */
+static const Resolution *
+resolve(void)
+{
+	Oid			outer = GetOuterUserId();
+	pg_uuid_t	only;
+	HouseholdPrivilege only_priv = PRIV_NONE;
+	HouseholdPrivilege match;
+	int			ngrants;
+
+	if (resolved.lxid == MyProc->lxid && resolved.outer_user == outer &&
+		resolved.generation == generation)
+		return &resolved;
+
+	resolved.lxid = MyProc->lxid;
+	resolved.outer_user = outer;
+	resolved.generation = generation;
+	resolved.is_superuser = superuser_arg(outer);
+	resolved.has_household = false;
+	resolved.privilege = PRIV_NONE;
+	resolved.from_gateway = false;
+
+	if (gateway_context_valid())
+	{
+		resolved.has_household = true;
+		resolved.household = gateway.household;
+		resolved.privilege = PRIV_ADMIN;
+		resolved.from_gateway = true;
+		return &resolved;
+	}
+
+	if (choice.set && choice.outer_user == outer)
+	{
+		if (resolved.is_superuser)
+			match = PRIV_ADMIN;
+		else
+			(void) lookup_grants(outer, &choice.household, &match, &only, &only_priv);
+		if (match != PRIV_NONE)
+		{
+			resolved.has_household = true;
+			resolved.household = choice.household;
+			resolved.privilege = match;
+		}
+		return &resolved;
+	}
+
+	if (!resolved.is_superuser)
+	{
+		ngrants = lookup_grants(outer, NULL, &match, &only, &only_priv);
+		if (ngrants == 1)
+		{
+			resolved.has_household = true;
+			resolved.household = only;
+			resolved.privilege = only_priv;
+		}
+	}
+	return &resolved;
+}
+
+/*
+ * Guards the crypto primitives: a value is only sealed or opened for the
+ * household the session acts for. Superusers hold the key file anyway.
+ */
+void
+context_require_access(const pg_uuid_t *household, HouseholdPrivilege needed)
+{
+	const Resolution *r = resolve();
+
+	if (r->is_superuser)
+		return;
+	if (!r->has_household)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGSECRETS_NO_HOUSEHOLD),
+				 errmsg("no household is selected for this session"),
+				 errhint("Grant the role a household with secrets.grant_household(), or pick one with secrets.use_household().")));
+	if (memcmp(r->household.data, household->data, UUID_LEN) != 0 || r->privilege < needed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for this household"),
+				 errdetail("The session needs %s access to the household.", privilege_name(needed))));
+}
+
+static void
+copy_bounded_text(text *src, char *dst, size_t cap, const char *what)
+{
+	size_t		len = VARSIZE_ANY_EXHDR(src);
+
+	if (len > cap)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be at most %zu bytes", what, cap)));
+	memcpy(dst, VARDATA_ANY(src), len);
+	dst[len] = '\0';
+}
+
+/*
+ * set_context(household_id uuid, actor text, node_id text default null):
+ * the household and actor of the current transaction, for secretsd only.
+ */
+Datum
+pgsecrets_set_context(PG_FUNCTION_ARGS)
+{
+	Oid			gateway_role = get_role_oid("pgsecrets_gateway", true);
+
+	if (!OidIsValid(gateway_role) || !is_member_of_role(GetSessionUserId(), gateway_role))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to set the household context"),
+				 errdetail("Only a session whose login role is a member of pgsecrets_gateway may call secrets.set_context().")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("household_id must not be null")));
+	if (!IsTransactionBlock() && !IsSubTransaction())
+		ereport(NOTICE,
+				(errmsg("secrets.set_context() outside a transaction block lasts for this statement only")));
+
+	gateway.household = *PG_GETARG_UUID_P(0);
+	if (PG_ARGISNULL(1))
+		strlcpy(gateway.actor, GetUserNameFromId(GetSessionUserId(), false), sizeof(gateway.actor));
+	else
+		copy_bounded_text(PG_GETARG_TEXT_PP(1), gateway.actor, ACTOR_MAX_BYTES, "actor");
+	gateway.has_node = !PG_ARGISNULL(2);
+	if (gateway.has_node)
+		copy_bounded_text(PG_GETARG_TEXT_PP(2), gateway.node_id, NODE_ID_MAX_BYTES, "node_id");
+	gateway.lxid = MyProc->lxid;
+	generation++;
+	PG_RETURN_VOID();
+}
+
+/*
+ * use_household(household_id uuid): picks one of the role's households for
+ * the rest of the session (NULL clears the choice).
+ */
+Datum
+pgsecrets_use_household(PG_FUNCTION_ARGS)
+{
+	Oid			outer = GetOuterUserId();
+	pg_uuid_t  *household;
+	pg_uuid_t	only;
+	HouseholdPrivilege only_priv;
+	HouseholdPrivilege match;
+
+	generation++;
+	if (PG_ARGISNULL(0))
+	{
+		choice.set = false;
+		PG_RETURN_VOID();
+	}
+	household = PG_GETARG_UUID_P(0);
+	if (!superuser_arg(outer))
+	{
+		(void) lookup_grants(outer, household, &match, &only, &only_priv);
+		if (match == PRIV_NONE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("role \"%s\" has not been granted this household",
+							GetUserNameFromId(outer, false))));
+	}
+	choice.set = true;
+	choice.outer_user = outer;
+	choice.household = *household;
+	PG_RETURN_VOID();
+}
+
+Datum
+pgsecrets_current_household(PG_FUNCTION_ARGS)
+{
+	const Resolution *r = resolve();
+	pg_uuid_t  *out;
+
+	if (!r->has_household)
+		PG_RETURN_NULL();
+	out = palloc(sizeof(pg_uuid_t));
+	*out = r->household;
+	PG_RETURN_UUID_P(out);
+}
+
+/* The name recorded in created_by / updated_by. */
+Datum
+pgsecrets_current_actor(PG_FUNCTION_ARGS)
+{
+	if (gateway_context_valid())
+		PG_RETURN_TEXT_P(cstring_to_text(gateway.actor));
+	PG_RETURN_TEXT_P(cstring_to_text(GetUserNameFromId(GetOuterUserId(), false)));
+}
+
+Datum
+pgsecrets_current_node(PG_FUNCTION_ARGS)
+{
+	if (gateway_context_valid() && gateway.has_node)
+		PG_RETURN_TEXT_P(cstring_to_text(gateway.node_id));
+	PG_RETURN_NULL();
+}
+
+Datum
+pgsecrets_current_privilege(PG_FUNCTION_ARGS)
+{
+	const Resolution *r = resolve();
+
+	if (r->is_superuser)
+		PG_RETURN_TEXT_P(cstring_to_text("admin"));
+	PG_RETURN_TEXT_P(cstring_to_text(privilege_name(r->has_household ? r->privilege : PRIV_NONE)));
+}
+
+/*
+ * row_visible(household_id, scope, node_id, min_privilege int): the test of
+ * every row-level-security policy. A gateway context that names a node sees
+ * the household's integration rows and that node's own rows, and writes only
+ * the latter.
+ */
+Datum
+pgsecrets_row_visible(PG_FUNCTION_ARGS)
+{
+	const Resolution *r;
+	HouseholdPrivilege needed;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(3))
+		PG_RETURN_BOOL(false);
+	r = resolve();
+	needed = (HouseholdPrivilege) PG_GETARG_INT32(3);
+	if (r->is_superuser)
+		PG_RETURN_BOOL(true);
+	if (!r->has_household || r->privilege < needed ||
+		memcmp(r->household.data, PG_GETARG_UUID_P(0)->data, UUID_LEN) != 0)
+		PG_RETURN_BOOL(false);
+	if (r->from_gateway && gateway.has_node && !PG_ARGISNULL(1))
+	{
+		bool		is_node_scope = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(1)), "node") == 0;
+		bool		own_node = is_node_scope && !PG_ARGISNULL(2) &&
+			strcmp(text_to_cstring(PG_GETARG_TEXT_PP(2)), gateway.node_id) == 0;
+
+		if (needed >= PRIV_WRITE)
+			PG_RETURN_BOOL(own_node);
+		PG_RETURN_BOOL(!is_node_scope || own_node);
+	}
+	PG_RETURN_BOOL(true);
+}

@@ -1,0 +1,53 @@
+/*
+ * pgsecrets.h — declarations shared by the extension's C files.
+ *
+ * One concern per file:
+ *   pgsecrets.c  module entry point, settings (GUCs)
+ *   keyring.c    root keys: key file / key command, locked memory, data keys
+ *   aead.c       the ciphertext format and encrypt_secret / decrypt_secret
+ *   context.c    which household a session may act for, and with what right
+ *   redact.c     keeps statements that carry secret values out of the log
+ */
+#ifndef PGSECRETS_H
+#define PGSECRETS_H
+
+#include "postgres.h"
+#include "utils/uuid.h"
+
+#define PGSECRETS_KEY_BYTES 32
+#define PGSECRETS_MAX_KEYS 64
+
+/* SQLSTATE class "SE" (implementation-defined): documented in README.md. */
+#define ERRCODE_PGSECRETS_DECRYPT_FAILED	MAKE_SQLSTATE('S','E','0','0','1')
+#define ERRCODE_PGSECRETS_NO_KEY			MAKE_SQLSTATE('S','E','0','0','2')
+#define ERRCODE_PGSECRETS_NO_HOUSEHOLD		MAKE_SQLSTATE('S','E','0','0','3')
+#define ERRCODE_PGSECRETS_BAD_KEY_FILE		MAKE_SQLSTATE('S','E','0','0','4')
+
+/* settings, defined in pgsecrets.c */
+extern char *pgsecrets_key_file;
+extern char *pgsecrets_key_command;
+
+/* keyring.c */
+extern void keyring_init_postmaster(void);
+extern void keyring_mark_stale(void);
+extern bool keyring_data_key(uint32 version, const pg_uuid_t *household,
+							 unsigned char out[PGSECRETS_KEY_BYTES]);
+extern bool keyring_active_version(uint32 *version);
+extern int	keyring_versions(uint32 *versions, bool *active, int max);
+extern void keyring_require_loaded(void);
+
+/* context.c */
+typedef enum HouseholdPrivilege
+{
+	PRIV_NONE = 0,
+	PRIV_READ = 1,
+	PRIV_WRITE = 2,
+	PRIV_ADMIN = 3
+} HouseholdPrivilege;
+
+extern void context_require_access(const pg_uuid_t *household, HouseholdPrivilege needed);
+
+/* redact.c */
+extern void redact_install_hook(void);
+
+#endif							/* PGSECRETS_H */

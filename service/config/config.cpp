@@ -1,0 +1,248 @@
+#include "config/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <sstream>
+
+#include <sodium.h>
+
+#include "auth/api_keys.h"
+#include "config/secret_strength.h"
+
+namespace secretsd {
+namespace {
+
+constexpr std::size_t kMiB = 1024 * 1024;
+constexpr std::int64_t kMaxArgon2Memlimit = std::int64_t{4096} * kMiB;
+constexpr std::int64_t kMaxArgon2Opslimit = 64;
+
+std::optional<std::int64_t> parse_int(const std::string& text) {
+  std::int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+bool has_space_or_control(const std::string& text) {
+  for (unsigned char c : text) {
+    if (c <= 0x20 || c == 0x7F) return true;
+  }
+  return false;
+}
+
+// Collects errors instead of stopping at the first, so an operator fixes a
+// broken .env in one pass. Messages name the variable, never its value.
+class EnvReader {
+ public:
+  EnvReader(const GetenvFn& getenv_fn, std::vector<std::string>& errors)
+      : getenv_fn_(getenv_fn), errors_(errors) {}
+
+  std::optional<std::string> get(const std::string& name) const {
+    auto value = getenv_fn_(name);
+    if (!value || value->empty()) return std::nullopt;
+    return value;
+  }
+
+  void error(const std::string& message) const { errors_.push_back(message); }
+
+  std::int64_t integer(const std::string& name, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max) const {
+    const auto text = get(name);
+    if (!text) return fallback;
+    const auto value = parse_int(*text);
+    if (!value || *value < min || *value > max) {
+      error(name + " must be an integer from " + std::to_string(min) + " to " +
+            std::to_string(max));
+      return fallback;
+    }
+    return *value;
+  }
+
+  bool flag(const std::string& name) const {
+    const auto text = get(name);
+    if (!text || *text == "0") return false;
+    if (*text == "1") return true;
+    error(name + " must be 0 or 1");
+    return false;
+  }
+
+  // A single token such as an address or a JWT issuer: no spaces or controls.
+  std::string word(const std::string& name, const std::string& fallback) const {
+    const auto text = get(name);
+    if (!text) return fallback;
+    if (has_space_or_control(*text)) {
+      error(name + " must not contain spaces or control characters");
+      return fallback;
+    }
+    return *text;
+  }
+
+ private:
+  const GetenvFn& getenv_fn_;
+  std::vector<std::string>& errors_;
+};
+
+int as_int(std::int64_t value) { return static_cast<int>(value); }
+
+void load_server(const EnvReader& env, Config& config) {
+  config.database_url = env.get("DATABASE_URL").value_or("");
+  config.port = as_int(env.integer("PORT", config.port, 1, 65535));
+  config.bind = env.word("BIND", config.bind);
+  config.threads = as_int(env.integer("SECRETSD_THREADS", config.threads, 1, 256));
+  config.pool_size = as_int(env.integer("SECRETSD_POOL_SIZE", config.pool_size, 1, 256));
+  config.queue_limit = as_int(env.integer("SECRETSD_QUEUE_LIMIT", config.queue_limit, 1, 100000));
+  config.max_body_bytes = static_cast<std::size_t>(env.integer(
+      "SECRETSD_MAX_BODY_BYTES", static_cast<std::int64_t>(config.max_body_bytes), 1024,
+      16 * static_cast<std::int64_t>(kMiB)));
+  config.read_timeout_ms =
+      as_int(env.integer("SECRETSD_READ_TIMEOUT_MS", config.read_timeout_ms, 100, 600000));
+  config.write_timeout_ms =
+      as_int(env.integer("SECRETSD_WRITE_TIMEOUT_MS", config.write_timeout_ms, 100, 600000));
+}
+
+bool is_rate(const std::optional<std::int64_t>& value) {
+  return value && *value >= 1 && *value <= 100000;
+}
+
+void load_login_rate_limit(const EnvReader& env, Config& config) {
+  const auto text = env.get("SECRETSD_LOGIN_RATE_LIMIT");
+  if (!text) return;
+  const auto comma = text->find(',');
+  const auto account = parse_int(text->substr(0, comma));
+  auto address = account;
+  if (comma != std::string::npos) {
+    address = parse_int(text->substr(comma + 1));
+  } else if (is_rate(account)) {
+    // Keep the default 1:3 account:address ratio.
+    address = std::min<std::int64_t>(*account * 3, 100000);
+  }
+  if (!is_rate(account) || !is_rate(address)) {
+    env.error("SECRETSD_LOGIN_RATE_LIMIT must be N or N,M attempts per minute (1 to 100000): "
+              "N per account, M per client address");
+    return;
+  }
+  config.login_rate_per_account = as_int(*account);
+  config.login_rate_per_address = as_int(*address);
+}
+
+void load_tokens(const EnvReader& env, Config& config) {
+  if (const auto algorithm = env.get("AUTH_ALGORITHM"); algorithm && *algorithm != "HS256") {
+    env.error("AUTH_ALGORITHM must be HS256 (the only algorithm secretsd signs or accepts)");
+  }
+  config.access_token_expire_minutes = as_int(
+      env.integer("ACCESS_TOKEN_EXPIRE_MINUTES", config.access_token_expire_minutes, 1, 1440));
+  config.refresh_token_expire_days =
+      as_int(env.integer("REFRESH_TOKEN_EXPIRE_DAYS", config.refresh_token_expire_days, 1, 365));
+  config.refresh_grace_seconds = as_int(
+      env.integer("SECRETSD_REFRESH_GRACE_SECONDS", config.refresh_grace_seconds, 0, 300));
+  config.jwt_issuer = env.word("SECRETSD_JWT_ISSUER", config.jwt_issuer);
+  config.jwt_audience = env.word("SECRETSD_JWT_AUDIENCE", config.jwt_audience);
+}
+
+void load_argon2(const EnvReader& env, Config& config) {
+  const auto defaults = PasswordCost::production_default();
+  config.argon2.opslimit = static_cast<std::uint64_t>(env.integer(
+      "SECRETSD_ARGON2_OPSLIMIT", static_cast<std::int64_t>(defaults.opslimit),
+      crypto_pwhash_argon2id_OPSLIMIT_MIN, kMaxArgon2Opslimit));
+  config.argon2.memlimit = static_cast<std::size_t>(env.integer(
+      "SECRETSD_ARGON2_MEMLIMIT", static_cast<std::int64_t>(defaults.memlimit),
+      crypto_pwhash_argon2id_MEMLIMIT_MIN, kMaxArgon2Memlimit));
+  config.allow_weak_argon2 = env.flag("SECRETSD_ALLOW_WEAK_ARGON2");
+  if (!meets_owasp_minimum(config.argon2) && !config.dev_mode && !config.allow_weak_argon2) {
+    env.error("SECRETSD_ARGON2_MEMLIMIT/OPSLIMIT are below the OWASP minimum (19 MiB, 2 passes); "
+              "set SECRETSD_ALLOW_WEAK_ARGON2=1 or SECRETSD_DEV_MODE=1 to allow that");
+  }
+}
+
+void load_auth_secret(const EnvReader& env, Config& config, std::vector<std::string>& warnings) {
+  const auto key = env.get("AUTH_SECRET_KEY");
+  if (!key) {
+    if (!config.dev_mode) {
+      env.error("AUTH_SECRET_KEY is required (generate one with `openssl rand -hex 32`)");
+      return;
+    }
+    config.auth_secret_key = generate_token(32);
+    config.auth_secret_key_ephemeral = true;
+    warnings.push_back("AUTH_SECRET_KEY is not set: using a random key for this process only "
+                       "(dev mode); tokens stop working when secretsd restarts");
+    return;
+  }
+  config.auth_secret_key = *key;
+  if (const auto weakness = secret_weakness(*key)) {
+    const std::string message = "AUTH_SECRET_KEY " + *weakness;
+    if (config.dev_mode) {
+      warnings.push_back(message + " (allowed only because SECRETSD_DEV_MODE=1)");
+    } else {
+      env.error(message);
+    }
+  }
+}
+
+void load_admin_key(const EnvReader& env, Config& config, std::vector<std::string>& warnings) {
+  const auto key = env.get("ADMIN_API_KEY");
+  if (!key) return;  // admin endpoints stay disabled
+  config.admin_api_key = *key;
+  const auto weakness = secret_weakness(*key);
+  if (!weakness) return;
+  const std::string message = "ADMIN_API_KEY " + *weakness;
+  if (config.dev_mode) {
+    warnings.push_back(message + " (allowed only because SECRETSD_DEV_MODE=1)");
+  } else {
+    env.error(message);
+  }
+}
+
+const char* presence(bool set) { return set ? "<set>" : "<unset>"; }
+
+}  // namespace
+
+ConfigResult load_config(const GetenvFn& getenv_fn) {
+  ConfigResult result;
+  Config config;
+  const EnvReader env(getenv_fn, result.errors);
+  config.dev_mode = env.flag("SECRETSD_DEV_MODE");
+  load_server(env, config);
+  load_tokens(env, config);
+  load_login_rate_limit(env, config);
+  load_argon2(env, config);
+  load_auth_secret(env, config, result.warnings);
+  load_admin_key(env, config, result.warnings);
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+GetenvFn process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+std::string describe_config(const Config& config) {
+  std::ostringstream out;
+  out << "bind=" << config.bind << " port=" << config.port
+      << " database_url=" << presence(!config.database_url.empty())
+      << " auth_secret_key="
+      << (config.auth_secret_key_ephemeral ? "<ephemeral>"
+                                           : presence(!config.auth_secret_key.empty()))
+      << " admin_api_key=" << presence(config.admin_api_key.has_value())
+      << " dev_mode=" << config.dev_mode << " threads=" << config.threads
+      << " pool_size=" << config.pool_size << " queue_limit=" << config.queue_limit
+      << " max_body_bytes=" << config.max_body_bytes
+      << " read_timeout_ms=" << config.read_timeout_ms
+      << " write_timeout_ms=" << config.write_timeout_ms
+      << " access_token_expire_minutes=" << config.access_token_expire_minutes
+      << " refresh_token_expire_days=" << config.refresh_token_expire_days
+      << " refresh_grace_seconds=" << config.refresh_grace_seconds
+      << " jwt_issuer=" << config.jwt_issuer << " jwt_audience=" << config.jwt_audience
+      << " argon2_opslimit=" << config.argon2.opslimit
+      << " argon2_memlimit=" << config.argon2.memlimit
+      << " login_rate_per_account=" << config.login_rate_per_account
+      << " login_rate_per_address=" << config.login_rate_per_address;
+  return out.str();
+}
+
+}  // namespace secretsd

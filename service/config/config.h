@@ -1,0 +1,76 @@
+// secretsd's settings, read from environment variables through an injected
+// accessor so tests never touch the real environment. Loading reports every
+// problem at once and never repeats a variable's value in a message.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/password.h"
+
+namespace secretsd {
+
+// Returns a variable's value, or std::nullopt if unset. An empty value is
+// treated as unset by load_config.
+using GetenvFn = std::function<std::optional<std::string>(const std::string&)>;
+
+struct Config {
+  std::string database_url;  // DATABASE_URL; empty -> caller decides
+  int port = 7701;           // PORT, 1..65535
+  std::string bind = "127.0.0.1";  // BIND
+  // AUTH_SECRET_KEY exactly as given (a 64-hex value is NOT decoded): it is
+  // the HS256 key, byte-compatible with other verifiers sharing the variable.
+  std::string auth_secret_key;
+  bool auth_secret_key_ephemeral = false;  // dev mode generated it
+  std::string auth_algorithm = "HS256";    // AUTH_ALGORITHM, only HS256
+  int access_token_expire_minutes = 15;    // 1..1440
+  int refresh_token_expire_days = 30;      // 1..365
+  std::optional<std::string> admin_api_key;  // ADMIN_API_KEY; unset -> admin endpoints off
+  bool dev_mode = false;                   // SECRETSD_DEV_MODE 0/1
+  int threads = 8;                         // SECRETSD_THREADS 1..256
+  int pool_size = 8;                       // SECRETSD_POOL_SIZE 1..256
+  int queue_limit = 64;                    // SECRETSD_QUEUE_LIMIT 1..100000
+  std::size_t max_body_bytes = 65536;      // SECRETSD_MAX_BODY_BYTES 1024..16 MiB
+  int read_timeout_ms = 5000;              // SECRETSD_READ_TIMEOUT_MS 100..600000
+  int write_timeout_ms = 5000;             // SECRETSD_WRITE_TIMEOUT_MS 100..600000
+  // SECRETSD_ARGON2_OPSLIMIT / SECRETSD_ARGON2_MEMLIMIT (bytes).
+  PasswordCost argon2 = PasswordCost::production_default();
+  bool allow_weak_argon2 = false;          // SECRETSD_ALLOW_WEAK_ARGON2 0/1
+  std::string jwt_issuer = "secretsd";     // SECRETSD_JWT_ISSUER
+  std::string jwt_audience = "pgsecrets";  // SECRETSD_JWT_AUDIENCE
+  // SECRETSD_LOGIN_RATE_LIMIT: "A" or "A,B" attempts per minute, A per
+  // account and B per client address; "A" alone means B = 3 * A.
+  int login_rate_per_account = 10;
+  int login_rate_per_address = 30;
+  int refresh_grace_seconds = 10;          // SECRETSD_REFRESH_GRACE_SECONDS 0..300
+};
+
+struct ConfigResult {
+  std::optional<Config> config;        // set only when errors is empty
+  std::vector<std::string> errors;     // human-readable, safe to print
+  std::vector<std::string> warnings;   // e.g. ephemeral dev key; safe to print
+  bool ok() const { return config.has_value(); }
+};
+
+// Rules beyond types and ranges:
+// - AUTH_SECRET_KEY outside dev mode: required, >= 32 bytes (64 hex chars
+//   count as 32), not a placeholder or repetitive (config/secret_strength.h).
+//   In dev mode: missing -> random ephemeral key + warning; weak -> warning.
+// - ADMIN_API_KEY if set: >= 32 characters, not a placeholder (dev mode: warning).
+// - Argon2 cost below 19 MiB or 2 passes needs SECRETSD_DEV_MODE=1 or
+//   SECRETSD_ALLOW_WEAK_ARGON2=1.
+// Throws only if libsodium cannot initialise (dev-mode key generation).
+ConfigResult load_config(const GetenvFn& getenv_fn);
+
+// Reads the real process environment.
+GetenvFn process_environment();
+
+// One line for the startup log: every setting, secrets shown only as
+// <set>/<unset>/<ephemeral>.
+std::string describe_config(const Config& config);
+
+}  // namespace secretsd

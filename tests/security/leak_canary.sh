@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# A canary value passed to pgsecrets functions must not reach the server log
+# (log_statement=all, log_min_duration_statement=0, parameters logged, a
+# failing statement), the WAL or the table files after a checkpoint.
+# A control value written to a plain table must be found in the same places,
+# which proves the search would have seen the canary.
+# Runs against the cluster scripts/test.sh started (PGSECRETS_TEST_DIR).
+set -euo pipefail
+: "${PGSECRETS_TEST_DIR:?run through scripts/test.sh}"
+DATA="$PGSECRETS_TEST_DIR/data"
+LOG="$PGSECRETS_TEST_LOG"
+DB=leak_test
+CANARY="canary-$(openssl rand -hex 8)"
+CONTROL="control-$(openssl rand -hex 8)"
+HH=cccccccc-0000-0000-0000-00000000000c
+failures=0
+passes=0
+pass() { echo "ok   - $*"; passes=$((passes + 1)); }
+fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+q() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+q -c "CREATE EXTENSION pgsecrets" -c "SELECT secrets.use_household('$HH')" >/dev/null
+
+log_start=$(stat -c %s "$LOG")
+
+# 1. simple protocol, every value function
+q <<SQL >/dev/null
+SELECT secrets.use_household('$HH');
+SELECT secrets.set_secret('LEAK_SIMPLE', '$CANARY-simple', 'integration');
+SELECT secrets.create_secret('LEAK_CREATE', '$CANARY-create');
+SELECT secrets.update_secret('LEAK_CREATE', value => '$CANARY-update');
+SELECT secrets.encrypt_secret('$CANARY-encrypt', '$HH', 'ctx');
+SELECT length(secrets.get_secret('LEAK_SIMPLE', 'integration'));
+SELECT count(*) FROM secrets.decrypted_secrets;
+SQL
+
+# 2. failing statements that carry the value
+q -c "SELECT secrets.use_household('$HH')" \
+  -c "SELECT secrets.set_secret('bad key', '$CANARY-badkey', 'integration')" >/dev/null 2>&1 || true
+q -c "SELECT secrets.use_household('$HH')" \
+  -c "SELECT secrets.set_secret('LEAK_INT', '$CANARY-int', 'integration', 'int')" >/dev/null 2>&1 || true
+q -c "SELECT secrets.use_household('$HH')" \
+  -c "SELECT secrets.set_secret('LEAK_CAST', '$CANARY-cast'::int::text, 'integration')" >/dev/null 2>&1 || true
+q -c "SELECT secrets.use_household('$HH')" \
+  -c "SELECT secrets.create_secret('LEAK_SIMPLE', '$CANARY-dup')" >/dev/null 2>&1 || true
+
+# 3. extended protocol: the value travels as a bind parameter
+cat >"$PGSECRETS_TEST_DIR/leak.pgbench" <<'SQL'
+SELECT secrets.use_household(:hh);
+SELECT secrets.set_secret('LEAK_PARAM', :canary, 'integration');
+SELECT secrets.set_secret('bad key', :canary, 'integration');
+SQL
+pgbench -n -M extended -t 1 -f "$PGSECRETS_TEST_DIR/leak.pgbench" \
+  -D canary="$CANARY-param" -D hh="$HH" "$DB" >/dev/null 2>&1 || true
+
+# the control, in clear in a plain table, through the same logging
+q -c "CREATE TABLE plain_control (v text)" -c "INSERT INTO plain_control VALUES ('$CONTROL')"
+q -c "CHECKPOINT" -d postgres
+sleep 0.5
+
+new_log=$(tail -c +"$((log_start + 1))" "$LOG")
+if grep -q "$CONTROL" <<<"$new_log"; then pass "control value reached the log (the search works)"; else fail "control value not found in the log"; fi
+if grep -q "$CANARY" <<<"$new_log"; then
+  fail "canary found in the server log:"; grep -n "$CANARY" <<<"$new_log" | sed 's/canary-[0-9a-f]*/<CANARY>/g' | head -5
+else
+  pass "no canary in $(wc -l <<<"$new_log") new log lines"
+fi
+if grep -q "redacted by pgsecrets" <<<"$new_log"; then pass "statements were redacted"; else fail "no redaction marker in the log"; fi
+if grep -q "Key must be SCREAMING_SNAKE_CASE" <<<"$new_log"; then pass "the failing statement's error is still logged"; else fail "the error line is missing from the log"; fi
+
+if grep -rqa "$CONTROL" "$DATA/pg_wal"; then pass "control value found in WAL"; else fail "control value not in WAL"; fi
+if grep -rqa "$CANARY" "$DATA/pg_wal"; then fail "canary found in WAL"; else pass "no canary in WAL"; fi
+if grep -rqa "$CONTROL" "$DATA/base"; then pass "control value found in table files"; else fail "control value not in table files"; fi
+if grep -rqa "$CANARY" "$DATA/base" "$DATA/global" "$DATA/pg_xact" "$DATA/pg_multixact" 2>/dev/null; then fail "canary found in data files"; else pass "no canary in table files"; fi
+
+# The rows are there, encrypted: the canary was really written.
+rows=$(q -At -c "SELECT secrets.use_household('$HH')" -c "SELECT count(*) FROM secrets.decrypted_secrets WHERE decrypted_value LIKE 'canary-%'" | tail -1)
+if [ "$rows" -ge 3 ]; then pass "$rows canary rows stored and decryptable"; else fail "expected at least 3 canary rows, got $rows"; fi
+
+psql -X -q -d postgres -c "DROP DATABASE $DB"
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
