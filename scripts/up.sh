@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Installs what pgsecrets needs, builds it, and starts the whole system on a
+# private PostgreSQL 15 cluster under .pgsecrets/ (never the system cluster):
+# the extension preloaded with a root key, the database, and secretsd on
+# 127.0.0.1:7701. Safe to run again: data, keys and credentials are kept.
+#
+#   scripts/up.sh          start (or restart) everything
+#   scripts/up.sh stop     stop secretsd and the cluster
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+STATE_DIR="${PGSECRETS_HOME:-$PROJECT_DIR/.pgsecrets}"
+PORT="${PGSECRETS_PORT:-55432}"
+DB=pgsecrets
+SECRETSD_PORT="${PORT_SECRETSD:-7701}"
+
+stop_secretsd() {
+  if [ -f "$STATE_DIR/secretsd.pid" ] && kill -0 "$(cat "$STATE_DIR/secretsd.pid")" 2>/dev/null; then
+    kill "$(cat "$STATE_DIR/secretsd.pid")" && sleep 1
+  fi
+  rm -f "$STATE_DIR/secretsd.pid"
+}
+
+if [ "${1:-}" = "stop" ]; then
+  stop_secretsd
+  cluster_stop "$STATE_DIR"
+  log "stopped"
+  exit 0
+fi
+
+"$PROJECT_DIR/scripts/deps.sh"
+build_all
+
+cluster_init "$STATE_DIR" "$PORT"
+cluster_start "$STATE_DIR"
+
+sql() { cluster_psql "$STATE_DIR" "$PORT" -q "$@"; }
+if ! sql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
+  sql -d postgres -c "CREATE DATABASE $DB"
+fi
+sql -d "$DB" <<'SQL'
+CREATE EXTENSION IF NOT EXISTS pgsecrets;
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'secretsd') THEN
+    CREATE ROLE secretsd LOGIN IN ROLE pgsecrets_gateway;
+  END IF;
+END $$;
+GRANT CREATE ON DATABASE pgsecrets TO secretsd;
+SQL
+log "database '$DB' ready; key status:"
+sql -d "$DB" -c "SELECT * FROM secrets.key_status()" >&2
+
+# secretsd's own settings: generated once, kept private.
+ENV_FILE="$STATE_DIR/secretsd.env"
+if [ ! -f "$ENV_FILE" ]; then
+  (
+    umask 077
+    cat >"$ENV_FILE" <<EOF
+DATABASE_URL=host=$STATE_DIR/run port=$PORT dbname=$DB user=secretsd
+PORT=$SECRETSD_PORT
+BIND=127.0.0.1
+AUTH_SECRET_KEY=$(openssl rand -hex 32)
+ADMIN_API_KEY=$(openssl rand -hex 32)
+EOF
+  )
+fi
+
+if [ -x "$BUILD_DIR/bin/secretsd" ]; then
+  stop_secretsd
+  (
+    set -a; source "$ENV_FILE"; set +a
+    export SECRETSD_MIGRATIONS_DIR="$PROJECT_DIR/migrations" SECRETSD_WEB_DIR="$PROJECT_DIR/service/web"
+    nohup "$BUILD_DIR/bin/secretsd" >>"$STATE_DIR/log/secretsd.log" 2>&1 &
+    echo $! >"$STATE_DIR/secretsd.pid"
+  )
+  for _ in $(seq 1 50); do
+    if curl -fsS "http://127.0.0.1:$SECRETSD_PORT/ready" >/dev/null 2>&1; then break; fi
+    sleep 0.2
+  done
+  if curl -fsS "http://127.0.0.1:$SECRETSD_PORT/ready" >/dev/null 2>&1; then
+    log "secretsd is ready on http://127.0.0.1:$SECRETSD_PORT (log: $STATE_DIR/log/secretsd.log)"
+    log "admin key: in $ENV_FILE (ADMIN_API_KEY)"
+  else
+    tail -n 20 "$STATE_DIR/log/secretsd.log" >&2
+    die "secretsd did not become ready"
+  fi
+fi
+
+cat <<EOF
+
+pgsecrets is running.
+  connect:   psql -h $STATE_DIR/run -p $PORT -U postgres $DB
+  try:       SELECT secrets.use_household(gen_random_uuid());
+             SELECT secrets.set_secret('MY_API_KEY', 'sk-123', 'integration');
+  root key:  $STATE_DIR/keys/root.key (mode 0600; back it up: without it the data is lost)
+  stop:      scripts/up.sh stop
+EOF
