@@ -271,6 +271,8 @@ copy_bounded_text(text *src, char *dst, size_t cap, const char *what)
 /*
  * set_context(household_id uuid, actor text, node_id text default null):
  * the household and actor of the current transaction, for secretsd only.
+ * Outside a transaction block that is the calling statement itself, which
+ * lets secretsd set the context and do the work in one round trip.
  */
 Datum
 pgsecrets_set_context(PG_FUNCTION_ARGS)
@@ -286,9 +288,6 @@ pgsecrets_set_context(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("household_id must not be null")));
-	if (!IsTransactionBlock() && !IsSubTransaction())
-		ereport(NOTICE,
-				(errmsg("secrets.set_context() outside a transaction block lasts for this statement only")));
 
 	gateway.household = *PG_GETARG_UUID_P(0);
 	if (PG_ARGISNULL(1))

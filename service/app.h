@@ -1,0 +1,30 @@
+// Everything a route needs, built once in main() and passed by reference:
+// the configuration, the connection pool and the shared, thread-safe
+// helpers. This is the service's only long-lived state.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "auth/password.h"
+#include "auth/rate_limiter.h"
+#include "config/config.h"
+#include "db/pool.h"
+
+namespace secretsd {
+
+struct App {
+  Config config;
+  std::unique_ptr<db::ConnectionPool> pool;
+  std::unique_ptr<PasswordHasher> hasher;
+  std::unique_ptr<RateLimiter> login_per_account;
+  std::unique_ptr<RateLimiter> login_per_address;
+  // HMAC key for stored credential hashes (API keys, app keys, refresh
+  // tokens, invite codes): derive_subkey(AUTH_SECRET_KEY, "credential-pepper").
+  std::string credential_pepper;
+};
+
+// Builds the App from a validated Config (opens no connection yet).
+std::unique_ptr<App> make_app(Config config);
+
+}  // namespace secretsd

@@ -1,0 +1,51 @@
+// Who is calling: resolved from the request's credentials, once per request.
+//
+//   Authorization: Bearer <JWT>          a user (access token only)
+//   X-API-Key: <node_id>:<api_key>       a node
+//   X-Jarvis-App-Id + X-Jarvis-App-Key   an app (household calls name the
+//                                        household in X-Household-Id)
+//   X-Admin-Key: <ADMIN_API_KEY>         the admin
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <httplib.h>
+
+namespace secretsd {
+
+struct App;
+
+enum class CallerKind { User, Node, App, Admin };
+
+struct Caller {
+  CallerKind kind = CallerKind::User;
+  std::string user_id;       // User
+  std::string role;          // User: owner | admin | member
+  std::string node_id;       // Node
+  std::string app_id;        // App
+  std::string household_id;  // User, Node; App when X-Household-Id was granted
+  // "user:<id>", "node:<id>", "app:<id>" or "admin": recorded as created_by /
+  // updated_by through secrets.set_context.
+  std::string actor() const;
+  const char* kind_name() const;  // for the access log
+};
+
+enum class AuthOutcome {
+  Ok,
+  Missing,    // no credentials at all           -> 401
+  Invalid,    // bad, expired or revoked          -> 401
+  Forbidden,  // valid, but not for this household -> 403
+};
+
+struct AuthResult {
+  AuthOutcome outcome = AuthOutcome::Missing;
+  std::optional<Caller> caller;
+};
+
+// Checks whichever credentials the request carries (node and app keys cost
+// one indexed lookup; a JWT or the admin key none). Comparisons are
+// constant-time; failures never say which part was wrong.
+AuthResult authenticate(const httplib::Request& req, App& app);
+
+}  // namespace secretsd

@@ -1,0 +1,96 @@
+// A fixed-size pool of libpqxx connections. libpqxx 6.4 has no pool and a
+// pqxx::connection must only be used by one thread at a time, so every
+// request borrows one exclusively through a Lease.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+namespace secretsd::db {
+
+// Every connection was leased for the whole wait. The HTTP layer answers 503.
+class PoolTimeout : public std::runtime_error {
+ public:
+  PoolTimeout() : std::runtime_error("database connection pool exhausted") {}
+};
+
+class ConnectionPool;
+
+// Exclusive use of one connection; returns it to the pool when destroyed.
+// A connection that is closed, or that the holder marked broken, is dropped
+// instead and a fresh one is opened by a later acquire().
+class Lease {
+ public:
+  Lease(Lease&& other) noexcept;
+  Lease& operator=(Lease&& other) noexcept;
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease();
+
+  pqxx::connection& conn() { return *conn_; }
+  pqxx::connection* operator->() { return conn_.get(); }
+  pqxx::connection& operator*() { return *conn_; }
+
+  // Call after catching pqxx::broken_connection (with_tx does this).
+  void mark_broken() { broken_ = true; }
+
+ private:
+  friend class ConnectionPool;
+  Lease(ConnectionPool& pool, std::unique_ptr<pqxx::connection> conn)
+      : pool_(&pool), conn_(std::move(conn)) {}
+  void give_back();
+
+  ConnectionPool* pool_;
+  std::unique_ptr<pqxx::connection> conn_;
+  bool broken_ = false;
+};
+
+class ConnectionPool {
+ public:
+  // Runs once on every newly opened connection (e.g. to register prepared
+  // statements with conn.prepare()). May throw; the connection is dropped.
+  using OnConnect = std::function<void(pqxx::connection&)>;
+
+  // `conninfo`: libpq keyword form ("host=... dbname=...") or a
+  // postgresql:// URL; empty means libpq's PG* environment variables.
+  // Connections are opened lazily, at most `size` at a time.
+  ConnectionPool(std::string conninfo, std::size_t size, OnConnect on_connect = {});
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // Waits at most `timeout` for a connection, else throws PoolTimeout.
+  // Opening a new connection may throw pqxx::broken_connection (database
+  // down); the slot is released again.
+  Lease acquire(std::chrono::milliseconds timeout);
+
+  std::size_t size() const { return size_; }
+  std::size_t open_connections() const;  // idle + leased
+  std::size_t idle_connections() const;
+
+ private:
+  friend class Lease;
+  void release(std::unique_ptr<pqxx::connection> conn, bool broken);
+  std::unique_ptr<pqxx::connection> open_connection();
+  void forget_slot();
+
+  const std::string conninfo_;
+  const std::size_t size_;
+  const OnConnect on_connect_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::size_t open_ = 0;  // idle + leased + being opened
+};
+
+}  // namespace secretsd::db

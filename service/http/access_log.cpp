@@ -1,0 +1,54 @@
+#include "http/access_log.h"
+
+#include <cmath>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+namespace secretsd::http {
+
+namespace {
+
+constexpr std::size_t kMaxPathChars = 256;
+constexpr std::size_t kMaxMethodChars = 16;
+
+std::string truncated(const std::string& s, std::size_t max) {
+  return s.size() <= max ? s : s.substr(0, max);
+}
+
+std::string iso8601_utc_millis(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count() % 1000;
+  std::time_t secs = system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[40];
+  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+}  // namespace
+
+std::string format_access_line(const AccessRecord& r) {
+  nlohmann::json line = {
+      {"time", iso8601_utc_millis(r.time)},
+      {"method", truncated(r.method, kMaxMethodChars)},
+      {"path", truncated(r.path, kMaxPathChars)},
+      {"status", r.status},
+      {"duration_ms", std::round(r.duration_ms * 1000.0) / 1000.0},
+      {"remote_addr", r.remote_addr},
+  };
+  if (!r.actor_kind.empty()) line["actor"] = truncated(r.actor_kind, 32);
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void AccessLog::write(const AccessRecord& record) {
+  std::string line = format_access_line(record);
+  std::lock_guard<std::mutex> lock(mutex_);
+  out_ << line << '\n';
+  out_.flush();
+}
+
+}  // namespace secretsd::http

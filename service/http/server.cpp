@@ -1,0 +1,367 @@
+#include "http/server.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include <pqxx/except>
+
+#include "db/pool.h"
+#include "http/json_io.h"
+#include "http/socket_stream.h"
+#include "http/task_queue.h"
+
+namespace secretsd::http {
+
+namespace {
+
+// httplib gives handlers, its logger and the connection loop no shared
+// per-request slot, but all three run on the worker thread that owns the
+// connection; this thread-local points at the current request's state for
+// exactly that span (bound by serve_connection).
+struct RequestScope {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::string actor_kind;
+  bool close_connection = false;
+};
+thread_local RequestScope* t_scope = nullptr;
+
+class ScopeBinding {
+ public:
+  explicit ScopeBinding(RequestScope& scope) { t_scope = &scope; }
+  ~ScopeBinding() { t_scope = nullptr; }
+  ScopeBinding(const ScopeBinding&) = delete;
+  ScopeBinding& operator=(const ScopeBinding&) = delete;
+};
+
+// Answer now and end the connection: whatever body the client is still
+// sending must not be parsed as a next request.
+void close_after_response(httplib::Response& res) {
+  if (t_scope != nullptr) t_scope->close_connection = true;
+  res.set_header("Connection", "close");
+}
+
+void fail(httplib::Response& res, int status) {
+  res.headers.clear();  // drop anything a failed handler had set
+  error_response(res, status, default_message(status));
+}
+
+bool iequals(const std::string& a, const std::string& b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// nullopt when present but not a plain decimal number.
+std::optional<std::uint64_t> content_length(const httplib::Request& req) {
+  if (!req.has_header("Content-Length")) return 0;
+  if (req.get_header_value_count("Content-Length") != 1) return std::nullopt;
+  const std::string v = req.get_header_value("Content-Length");
+  if (v.empty() || v.size() > 19 ||
+      !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoull(v);
+}
+
+bool is_chunked(const httplib::Request& req) { return req.has_header("Transfer-Encoding"); }
+
+bool method_takes_body(const std::string& m) {
+  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+}
+
+enum class BodyRead { Ok, TooLarge, Failed };
+
+BodyRead read_capped_body(const httplib::Request& req, const httplib::ContentReader& reader,
+                          std::size_t cap, std::string& out) {
+  // RFC 7230 §3.3.3: neither header means no body. httplib 0.11.4 would
+  // instead read until the client closes, stalling a keep-alive client.
+  if (!is_chunked(req) && !req.has_header("Content-Length")) return BodyRead::Ok;
+  bool too_large = false;
+  bool ok = reader([&](const char* data, std::size_t n) {
+    if (out.size() + n > cap) {
+      too_large = true;
+      return false;
+    }
+    out.append(data, n);
+    return true;
+  });
+  if (too_large) return BodyRead::TooLarge;
+  return ok ? BodyRead::Ok : BodyRead::Failed;
+}
+
+std::string overload_response() {
+  const std::string body = R"({"statusCode":503,"message":"Service unavailable"})";
+  return "HTTP/1.1 503 Service Unavailable\r\n"
+         "Content-Type: application/json\r\n"
+         "Content-Length: " + std::to_string(body.size()) + "\r\n"
+         "Retry-After: 1\r\n"
+         "Cache-Control: no-store\r\n"
+         "Connection: close\r\n"
+         "\r\n" + body;
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options, AccessLog* access_log)
+    : options_(options), access_log_(access_log) {
+  // httplib owns and deletes the queue it gets from new_task_queue (a
+  // std::function returning a raw TaskQueue*): the one raw new here.
+  new_task_queue = [opts = options_] {
+    return new BoundedTaskQueue(opts.worker_threads, opts.max_pending_connections);
+  };
+  install_hooks();
+}
+
+Server::~Server() { stop(); }
+
+void Server::install_hooks() {
+  // Only httplib's own Content-Length check reads this; chunked bodies and
+  // everything else are capped by body_route() and CappedSocketStream.
+  set_payload_max_length(options_.max_body_bytes);
+  set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
+
+  set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { return screen_request(req, res); });
+
+  set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    fail(res, 500);
+  });
+
+  set_error_handler(HandlerWithResponse(
+      [](const httplib::Request&, httplib::Response& res) -> HandlerResponse {
+        if (!res.body.empty()) return HandlerResponse::Unhandled;
+        error_response(res, res.status, default_message(res.status));
+        return HandlerResponse::Handled;
+      }));
+
+  set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    log_request(req, res);
+  });
+}
+
+// Runs before httplib reads any body, so refusing here costs no reading.
+httplib::Server::HandlerResponse Server::screen_request(const httplib::Request& req,
+                                                        httplib::Response& res) const {
+  auto reject = [&res](int status) {
+    close_after_response(res);
+    error_response(res, status, default_message(status));
+    return HandlerResponse::Handled;
+  };
+  auto length = content_length(req);
+  bool chunked = is_chunked(req);
+  if (!length) return reject(400);
+  if (chunked && (req.has_header("Content-Length") ||
+                  !iequals(req.get_header_value("Transfer-Encoding"), "chunked"))) {
+    return reject(400);  // ambiguous framing: the classic smuggling vector
+  }
+  bool has_body = chunked || *length > 0;
+  if (has_body && !method_takes_body(req.method)) return reject(400);
+  if (has_body && req.has_header("Content-Encoding") &&
+      !iequals(req.get_header_value("Content-Encoding"), "identity")) {
+    return reject(415);  // no decompression bombs
+  }
+  if (*length > options_.max_body_bytes) return reject(413);
+
+  // GET/HEAD also serve static mounts, which httplib resolves itself.
+  if (req.method == "GET" || req.method == "HEAD") return HandlerResponse::Unhandled;
+
+  bool path_known = false;
+  for (const auto& route : routes_) {
+    if (!std::regex_match(req.path, route.pattern)) continue;
+    if (route.method == req.method) return HandlerResponse::Unhandled;
+    path_known = true;
+  }
+  if (has_body) close_after_response(res);
+  int status = path_known ? 405 : 404;
+  error_response(res, status, default_message(status));
+  return HandlerResponse::Handled;
+}
+
+void Server::log_request(const httplib::Request& req, const httplib::Response& res) const {
+  if (access_log_ == nullptr) return;
+  AccessRecord record;
+  record.time = std::chrono::system_clock::now();
+  record.method = req.method;
+  record.path = req.path;  // never req.target: that carries the query string
+  record.status = res.status;
+  record.remote_addr = req.remote_addr;
+  if (t_scope != nullptr) {
+    record.duration_ms = std::chrono::duration<double, std::milli>(
+                             std::chrono::steady_clock::now() - t_scope->start)
+                             .count();
+    record.actor_kind = t_scope->actor_kind;
+  }
+  access_log_->write(record);
+}
+
+void Server::run_guarded(const RouteHandler& handler, Exchange& ex) const {
+  try {
+    handler(ex);
+  } catch (const db::PoolTimeout&) {
+    fail(ex.res, 503);
+    ex.res.set_header("Retry-After", "1");
+  } catch (const pqxx::broken_connection&) {
+    fail(ex.res, 503);
+    ex.res.set_header("Retry-After", "1");
+  } catch (...) {
+    fail(ex.res, 500);
+  }
+  if (t_scope != nullptr) t_scope->actor_kind = ex.actor_kind;
+}
+
+httplib::Server::Handler Server::plain_route(RouteHandler handler) const {
+  return [this, handler](const httplib::Request& req, httplib::Response& res) {
+    Exchange ex{req, res, {}, {}};
+    run_guarded(handler, ex);
+  };
+}
+
+httplib::Server::HandlerWithContentReader Server::body_route(RouteHandler handler) const {
+  return [this, handler](const httplib::Request& req, httplib::Response& res,
+                         const httplib::ContentReader& reader) {
+    Exchange ex{req, res, {}, {}};
+    switch (read_capped_body(req, reader, options_.max_body_bytes, ex.body)) {
+      case BodyRead::TooLarge:
+        close_after_response(res);
+        error_response(res, 413, default_message(413));
+        return;
+      case BodyRead::Failed:
+        close_after_response(res);
+        error_response(res, 400, default_message(400));
+        return;
+      case BodyRead::Ok:
+        break;
+    }
+    run_guarded(handler, ex);
+  };
+}
+
+void Server::add_route(const std::string& method, const std::string& pattern) {
+  routes_.push_back({method, std::regex(pattern)});
+}
+
+Server& Server::get(const std::string& pattern, RouteHandler handler) {
+  add_route("GET", pattern);
+  add_route("HEAD", pattern);
+  Get(pattern, plain_route(std::move(handler)));
+  return *this;
+}
+
+Server& Server::post(const std::string& pattern, RouteHandler handler) {
+  add_route("POST", pattern);
+  Post(pattern, body_route(std::move(handler)));
+  return *this;
+}
+
+Server& Server::put(const std::string& pattern, RouteHandler handler) {
+  add_route("PUT", pattern);
+  Put(pattern, body_route(std::move(handler)));
+  return *this;
+}
+
+Server& Server::patch(const std::string& pattern, RouteHandler handler) {
+  add_route("PATCH", pattern);
+  Patch(pattern, body_route(std::move(handler)));
+  return *this;
+}
+
+Server& Server::del(const std::string& pattern, RouteHandler handler) {
+  add_route("DELETE", pattern);
+  Delete(pattern, body_route(std::move(handler)));
+  return *this;
+}
+
+Server& Server::options(const std::string& pattern, RouteHandler handler) {
+  add_route("OPTIONS", pattern);
+  Options(pattern, plain_route(std::move(handler)));
+  return *this;
+}
+
+bool Server::mount_static(const std::string& mount_point, const std::string& dir) {
+  return set_mount_point(mount_point, dir);
+}
+
+bool Server::listen(const std::string& host, int port) { return httplib::Server::listen(host, port); }
+int Server::bind_to_any_port(const std::string& host) { return httplib::Server::bind_to_any_port(host); }
+bool Server::bind(const std::string& host, int port) { return bind_to_port(host, port); }
+bool Server::listen_after_bind() { return httplib::Server::listen_after_bind(); }
+void Server::stop() { httplib::Server::stop(); }
+bool Server::is_running() const { return httplib::Server::is_running(); }
+
+// ------------------------------------------------------- connection loop
+//
+// Replaces httplib's process_and_close_socket (same keep-alive logic as
+// 0.11.4's process_server_socket_core) so that the socket is read through
+// CappedSocketStream and an early answer can end the connection.
+
+bool Server::process_and_close_socket(socket_t sock) {
+  if (BoundedTaskQueue::running_as_overflow()) {
+    refuse_overloaded(sock);
+  } else {
+    serve_connection(sock);
+  }
+  return true;
+}
+
+void Server::refuse_overloaded(socket_t sock) {
+  OwnedSocket owned(sock);
+  owned.set_linger(options_.close_linger);
+  // A fresh socket's send buffer is empty: this write completes at once.
+  static const std::string response = overload_response();
+  ::send(sock, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (access_log_ != nullptr) {
+    CappedSocketStream peer(sock, {});
+    AccessRecord record;
+    record.time = std::chrono::system_clock::now();
+    record.status = 503;
+    int port = 0;
+    peer.get_remote_ip_and_port(record.remote_addr, port);
+    access_log_->write(record);
+  }
+}
+
+bool Server::wait_for_next_request(const CappedSocketStream& stream, socket_t sock) const {
+  if (stream.has_buffered_input()) return true;
+  // Poll in slices so that stop() is noticed well before the keep-alive
+  // timeout runs out.
+  const auto slice = std::chrono::milliseconds(100);
+  auto deadline = std::chrono::steady_clock::now() + options_.keep_alive_timeout;
+  while (svr_sock_ != INVALID_SOCKET) {
+    if (wait_readable(sock, slice)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+  }
+  return false;
+}
+
+void Server::serve_connection(socket_t sock) {
+  OwnedSocket owned(sock);
+  StreamLimits limits;
+  limits.read_timeout = options_.read_timeout;
+  limits.write_timeout = options_.write_timeout;
+  // Chunk framing adds a few bytes per chunk on top of the decoded body.
+  limits.request_byte_cap = options_.max_header_bytes + 2 * options_.max_body_bytes + 4096;
+  CappedSocketStream stream(sock, limits);
+
+  const std::size_t max_requests = std::max<std::size_t>(1, options_.keep_alive_max_requests);
+  for (std::size_t served = 0; served < max_requests; ++served) {
+    if (!wait_for_next_request(stream, sock)) return;
+    RequestScope scope;
+    ScopeBinding binding(scope);
+    stream.start_request();
+    bool last = served + 1 == max_requests;
+    bool client_closes = false;
+    bool ok = process_request(stream, last, client_closes, nullptr);
+    if (scope.close_connection || stream.cap_exceeded()) {
+      owned.set_linger(options_.close_linger);
+      return;
+    }
+    if (!ok || client_closes) return;
+  }
+}
+
+}  // namespace secretsd::http

@@ -1,0 +1,121 @@
+// A hardened wrapper around httplib::Server (cpp-httplib 0.11.4).
+//
+// What it fixes, each verified against Debian's libcpp-httplib 0.11.4:
+// - chunked request bodies are not bounded by set_payload_max_length (a
+//   10 MiB chunked POST reached a handler with a 1 KiB limit), and neither
+//   are the request line or headers (a 300 MB request line was buffered):
+//   this class runs its own connection loop over CappedSocketStream, reads
+//   every body through a capped ContentReader (413 + close), and caps the
+//   bytes httplib may read per request;
+// - a handler that fails a body read leaves the rest of the body on the
+//   connection, where httplib parses it as further requests: any early
+//   answer here closes the connection instead;
+// - exception text leaks in an EXCEPTION_WHAT response header: handlers run
+//   guarded and an exception handler answers a generic 500;
+// - errors without a body get a JSON body; the thread pool's backlog is
+//   bounded (BoundedTaskQueue) and overload is answered 503 at once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <httplib.h>
+
+#include "http/access_log.h"
+
+namespace secretsd::http {
+
+class CappedSocketStream;
+
+struct ServerOptions {
+  std::size_t worker_threads = 8;
+  std::size_t max_pending_connections = 64;  // accepted, waiting for a worker
+  std::size_t max_body_bytes = 1u << 20;     // decoded request body
+  std::size_t max_header_bytes = 64u << 10;  // request line + headers
+  std::chrono::milliseconds read_timeout{5000};
+  std::chrono::milliseconds write_timeout{5000};
+  std::chrono::seconds keep_alive_timeout{5};
+  std::size_t keep_alive_max_requests = 100;
+  // How long an early close (413, 503, ...) drains the peer's leftover input
+  // so that the response is not lost to a TCP reset.
+  std::chrono::milliseconds close_linger{500};
+};
+
+// What a route handler sees. `body` is the complete, size-checked request
+// body (empty for GET/HEAD/OPTIONS and for requests without one).
+struct Exchange {
+  const httplib::Request& req;
+  httplib::Response& res;
+  std::string body;
+  // Set by the handler once it knows who is calling ("user", "node",
+  // "app", "admin"); written to the access log, never sent to the client.
+  std::string actor_kind;
+};
+
+// A handler may throw: db::PoolTimeout and pqxx::broken_connection become
+// 503, anything else a generic 500; exception text is never sent or logged.
+using RouteHandler = std::function<void(Exchange&)>;
+
+// Private inheritance: callers cannot register raw httplib handlers that
+// would bypass the body cap.
+class Server : private httplib::Server {
+ public:
+  // `access_log` may be null (no access log); it must outlive the server.
+  explicit Server(ServerOptions options = {}, AccessLog* access_log = nullptr);
+  ~Server() override;
+
+  // Patterns are httplib's: ECMAScript regexes matched against the whole
+  // path; captures land in ex.req.matches.
+  Server& get(const std::string& pattern, RouteHandler handler);  // also serves HEAD
+  Server& post(const std::string& pattern, RouteHandler handler);
+  Server& put(const std::string& pattern, RouteHandler handler);
+  Server& patch(const std::string& pattern, RouteHandler handler);
+  Server& del(const std::string& pattern, RouteHandler handler);
+  Server& options(const std::string& pattern, RouteHandler handler);
+
+  // Serves files under `dir` at `mount_point` (GET/HEAD only).
+  bool mount_static(const std::string& mount_point, const std::string& dir);
+
+  // Blocking; returns when stop() is called (or binding fails).
+  bool listen(const std::string& host, int port);
+  // Two-step start, e.g. port 0 in tests: bind, then listen_after_bind()
+  // on a thread of the caller's.
+  int bind_to_any_port(const std::string& host);
+  bool bind(const std::string& host, int port);
+  bool listen_after_bind();
+
+  // Safe from any thread. Join the listening thread before destroying.
+  void stop();
+  bool is_running() const;
+
+  const ServerOptions& settings() const { return options_; }
+
+ private:
+  struct Route {
+    std::string method;
+    std::regex pattern;
+  };
+
+  bool process_and_close_socket(socket_t sock) override;
+  void serve_connection(socket_t sock);
+  void refuse_overloaded(socket_t sock);
+  bool wait_for_next_request(const CappedSocketStream& stream, socket_t sock) const;
+
+  void install_hooks();
+  HandlerResponse screen_request(const httplib::Request& req, httplib::Response& res) const;
+  void log_request(const httplib::Request& req, const httplib::Response& res) const;
+  void add_route(const std::string& method, const std::string& pattern);
+  void run_guarded(const RouteHandler& handler, Exchange& ex) const;
+  httplib::Server::Handler plain_route(RouteHandler handler) const;
+  httplib::Server::HandlerWithContentReader body_route(RouteHandler handler) const;
+
+  ServerOptions options_;
+  AccessLog* access_log_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace secretsd::http

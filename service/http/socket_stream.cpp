@@ -1,0 +1,128 @@
+#include "http/socket_stream.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace secretsd::http {
+
+namespace {
+
+int poll_for(socket_t sock, short events, std::chrono::milliseconds timeout) {
+  pollfd pfd{sock, events, 0};
+  int rc;
+  do {
+    rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+  } while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
+void describe(const sockaddr_storage& addr, std::string& ip, int& port) {
+  char host[NI_MAXHOST];
+  char serv[NI_MAXSERV];
+  if (::getnameinfo(reinterpret_cast<const sockaddr*>(&addr), sizeof(addr), host, sizeof(host),
+                    serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+    ip = host;
+    port = std::atoi(serv);
+  }
+}
+
+}  // namespace
+
+bool wait_readable(socket_t sock, std::chrono::milliseconds timeout) {
+  return poll_for(sock, POLLIN, timeout) > 0;
+}
+
+CappedSocketStream::CappedSocketStream(socket_t sock, StreamLimits limits)
+    : sock_(sock), limits_(limits) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (::getpeername(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    describe(addr, remote_ip_, remote_port_);
+  }
+  len = sizeof(addr);
+  if (::getsockname(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    describe(addr, local_ip_, local_port_);
+  }
+}
+
+void CappedSocketStream::start_request() {
+  delivered_ = 0;
+  cap_exceeded_ = false;
+}
+
+bool CappedSocketStream::is_readable() const {
+  return has_buffered_input() || wait_readable(sock_, limits_.read_timeout);
+}
+
+bool CappedSocketStream::is_writable() const {
+  return poll_for(sock_, POLLOUT, limits_.write_timeout) > 0;
+}
+
+bool CappedSocketStream::fill_buffer() {
+  if (!wait_readable(sock_, limits_.read_timeout)) return false;
+  ssize_t n;
+  do {
+    n = ::recv(sock_, buf_, sizeof(buf_), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return false;
+  buf_pos_ = 0;
+  buf_len_ = static_cast<std::size_t>(n);
+  return true;
+}
+
+ssize_t CappedSocketStream::read(char* ptr, size_t size) {
+  if (delivered_ >= limits_.request_byte_cap) {
+    cap_exceeded_ = true;
+    return -1;
+  }
+  if (!has_buffered_input() && !fill_buffer()) return -1;
+  std::size_t n = std::min({size, buf_len_ - buf_pos_, limits_.request_byte_cap - delivered_});
+  std::memcpy(ptr, buf_ + buf_pos_, n);
+  buf_pos_ += n;
+  delivered_ += n;
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t CappedSocketStream::write(const char* ptr, size_t size) {
+  if (!is_writable()) return -1;
+  ssize_t n;
+  do {
+    n = ::send(sock_, ptr, size, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+void CappedSocketStream::get_remote_ip_and_port(std::string& ip, int& port) const {
+  ip = remote_ip_;
+  port = remote_port_;
+}
+
+void CappedSocketStream::get_local_ip_and_port(std::string& ip, int& port) const {
+  ip = local_ip_;
+  port = local_port_;
+}
+
+OwnedSocket::~OwnedSocket() {
+  ::shutdown(sock_, SHUT_WR);
+  auto deadline = std::chrono::steady_clock::now() + linger_;
+  std::size_t drained = 0;
+  char sink[4096];
+  while (drained < max_drain_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !wait_readable(sock_, left)) break;
+    ssize_t n = ::recv(sock_, sink, sizeof(sink), 0);
+    if (n <= 0) break;  // EOF: the peer has read our response and closed
+    drained += static_cast<std::size_t>(n);
+  }
+  ::close(sock_);
+}
+
+}  // namespace secretsd::http

@@ -1,0 +1,195 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "db/pool.h"
+#include "db/tx.h"
+#include "db_test_support.h"
+
+namespace secretsd::db {
+namespace {
+
+using namespace std::chrono_literals;
+
+class DbPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SKIP_WITHOUT_DATABASE();
+    scratch_ = std::make_unique<testing::ScratchDatabase>();
+  }
+  std::unique_ptr<testing::ScratchDatabase> scratch_;
+};
+
+TEST_F(DbPoolTest, ManyThreadsShareASmallPool) {
+  ConnectionPool pool(scratch_->conninfo(), 3);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        Lease lease = pool.acquire(10s);
+        int v = with_tx(lease, [](pqxx::work& tx) { return tx.exec1("SELECT 1")[0].as<int>(); });
+        if (v == 1) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 400);
+  EXPECT_LE(pool.open_connections(), 3u);
+  EXPECT_EQ(pool.idle_connections(), pool.open_connections());
+}
+
+TEST_F(DbPoolTest, AcquireTimesOutWhenExhausted) {
+  ConnectionPool pool(scratch_->conninfo(), 1);
+  Lease held = pool.acquire(1s);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(pool.acquire(150ms), PoolTimeout);
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(waited, 150ms);
+  EXPECT_LT(waited, 2s);
+}
+
+TEST_F(DbPoolTest, ReleasedLeaseWakesAWaiter) {
+  ConnectionPool pool(scratch_->conninfo(), 1);
+  auto held = std::make_unique<Lease>(pool.acquire(1s));
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(100ms);
+    held.reset();
+  });
+  EXPECT_NO_THROW(pool.acquire(5s));
+  releaser.join();
+}
+
+TEST_F(DbPoolTest, BrokenConnectionIsReplaced) {
+  ConnectionPool pool(scratch_->conninfo(), 1);
+  int victim_pid = 0;
+  {
+    Lease lease = pool.acquire(1s);
+    victim_pid = lease->backendpid();
+  }
+  {
+    pqxx::connection killer(scratch_->conninfo());
+    pqxx::nontransaction tx(killer);
+    tx.exec_params("SELECT pg_terminate_backend($1)", victim_pid);
+  }
+  std::this_thread::sleep_for(100ms);
+  // Either acquire notices the dead idle connection, or the first use
+  // fails with broken_connection and the lease is dropped; in both cases
+  // the next use runs on a new backend.
+  int pid_now = 0;
+  int attempts = 0;
+  for (; attempts < 2 && pid_now == 0; ++attempts) {
+    Lease lease = pool.acquire(1s);
+    try {
+      pid_now = with_tx(lease, [](pqxx::work& tx) {
+        return tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+      });
+    } catch (const pqxx::broken_connection&) {
+    }
+  }
+  EXPECT_NE(pid_now, 0);
+  EXPECT_NE(pid_now, victim_pid);
+  EXPECT_EQ(attempts, 1) << "acquire() should have noticed the dead idle connection";
+  EXPECT_EQ(pool.open_connections(), 1u);
+}
+
+TEST_F(DbPoolTest, BrokenDuringUseIsDroppedOnRelease) {
+  ConnectionPool pool(scratch_->conninfo(), 1);
+  Lease lease = pool.acquire(1s);
+  int pid = lease->backendpid();
+  {
+    pqxx::connection killer(scratch_->conninfo());
+    pqxx::nontransaction tx(killer);
+    tx.exec_params("SELECT pg_terminate_backend($1)", pid);
+  }
+  std::this_thread::sleep_for(100ms);
+  EXPECT_THROW(with_tx(lease, [](pqxx::work& tx) { tx.exec("SELECT 1"); }), pqxx::broken_connection);
+  { Lease gone = std::move(lease); }
+  EXPECT_EQ(pool.open_connections(), 0u);
+  Lease fresh = pool.acquire(1s);
+  EXPECT_NE(fresh->backendpid(), pid);
+}
+
+TEST_F(DbPoolTest, UnreachableServerThrowsAndFreesTheSlot) {
+  ConnectionPool pool("host=/nonexistent-socket-dir port=1 connect_timeout=1", 1);
+  EXPECT_THROW(pool.acquire(1s), pqxx::broken_connection);
+  EXPECT_EQ(pool.open_connections(), 0u);
+}
+
+// A stand-in for the extension's secrets.set_context, recording its
+// arguments in transaction-local settings.
+void create_context_stub(const std::string& conninfo) {
+  pqxx::connection c(conninfo);
+  pqxx::work tx(c);
+  tx.exec(R"(
+    CREATE SCHEMA secrets;
+    CREATE FUNCTION secrets.set_context(household_id uuid, actor text, node_id text DEFAULT NULL)
+    RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM set_config('stub.household', household_id::text, true);
+      PERFORM set_config('stub.actor', actor, true);
+      PERFORM set_config('stub.node', coalesce(node_id, '<null>'), true);
+    END $$;)");
+  tx.commit();
+}
+
+TEST_F(DbPoolTest, HouseholdTxSetsTheContextFirst) {
+  create_context_stub(scratch_->conninfo());
+  ConnectionPool pool(scratch_->conninfo(), 2, prepare_context_statement);
+  Lease lease = pool.acquire(1s);
+  const std::string household = "0b6f8a57-3f4e-4d1f-9c49-0d5c7f2a9e11";
+  auto row = with_household_tx(lease, household, "user:alice", "", [](pqxx::work& tx) {
+    return tx.exec1(
+        "SELECT current_setting('stub.household'), current_setting('stub.actor'),"
+        "       current_setting('stub.node')");
+  });
+  EXPECT_EQ(row[0].as<std::string>(), household);
+  EXPECT_EQ(row[1].as<std::string>(), "user:alice");
+  EXPECT_EQ(row[2].as<std::string>(), "<null>");
+
+  auto node = with_household_tx(lease, household, "node", "kitchen-1", [](pqxx::work& tx) {
+    return tx.exec1("SELECT current_setting('stub.node')")[0].as<std::string>();
+  });
+  EXPECT_EQ(node, "kitchen-1");
+
+  // Transaction-local: nothing leaks into the next transaction.
+  auto after = with_tx(lease, [](pqxx::work& tx) {
+    return tx.exec1("SELECT coalesce(current_setting('stub.household', true), '')")[0]
+        .as<std::string>();
+  });
+  EXPECT_EQ(after, "");
+}
+
+TEST_F(DbPoolTest, OneStatementFormFoldsTheContextIn) {
+  create_context_stub(scratch_->conninfo());
+  ConnectionPool pool(scratch_->conninfo(), 1);
+  Lease lease = pool.acquire(1s);
+  auto actor = with_tx(lease, [](pqxx::work& tx) {
+    return tx.exec_params1(
+        "SELECT current_setting('stub.actor') FROM "
+        "secrets.set_context($1::uuid, $2, NULLIF($3, '')) AS ctx",
+        "0b6f8a57-3f4e-4d1f-9c49-0d5c7f2a9e11", "app", "")[0].as<std::string>();
+  });
+  EXPECT_EQ(actor, "app");
+}
+
+TEST_F(DbPoolTest, FailedTxRollsBackAndKeepsTheConnection) {
+  ConnectionPool pool(scratch_->conninfo(), 1);
+  Lease lease = pool.acquire(1s);
+  with_tx(lease, [](pqxx::work& tx) { tx.exec("CREATE TABLE t (v int)"); });
+  EXPECT_THROW(with_tx(lease, [](pqxx::work& tx) {
+                 tx.exec("INSERT INTO t VALUES (1)");
+                 tx.exec("SELECT 1/0");
+               }),
+               pqxx::sql_error);
+  auto n = with_tx(lease, [](pqxx::work& tx) { return tx.exec1("SELECT count(*) FROM t")[0].as<int>(); });
+  EXPECT_EQ(n, 0);
+}
+
+}  // namespace
+}  // namespace secretsd::db
