@@ -23,6 +23,7 @@
 
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 #define FORMAT_VERSION 1
@@ -34,6 +35,7 @@
 PG_FUNCTION_INFO_V1(pgsecrets_encrypt_secret);
 PG_FUNCTION_INFO_V1(pgsecrets_decrypt_secret);
 PG_FUNCTION_INFO_V1(pgsecrets_ciphertext_key_version);
+PG_FUNCTION_INFO_V1(pgsecrets_rewrap);
 
 static void
 put_uint32(unsigned char *p, uint32 v)
@@ -193,4 +195,94 @@ pgsecrets_ciphertext_key_version(PG_FUNCTION_ARGS)
 	if (VARSIZE_ANY_EXHDR(ciphertext) < HEADER_BYTES + TAG_BYTES || in[0] != FORMAT_VERSION)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64((int64) get_uint32(in + 2));
+}
+
+/*
+ * rewrap(ciphertext bytea, household_id uuid, context text) → bytea: the
+ * same value re-encrypted under the active root key version, for key
+ * rotation. The plaintext lives only in this function's buffer (wiped before
+ * it is freed) and never becomes an SQL datum. A value already under the
+ * active version is returned as it is, so a rotation can be re-run safely.
+ * Superusers only: it opens any household's values.
+ */
+Datum
+pgsecrets_rewrap(PG_FUNCTION_ARGS)
+{
+	bytea	   *ciphertext = PG_GETARG_BYTEA_PP(0);
+	pg_uuid_t  *household = PG_GETARG_UUID_P(1);
+	text	   *context = PG_GETARG_TEXT_PP(2);
+	const unsigned char *in = (const unsigned char *) VARDATA_ANY(ciphertext);
+	size_t		inlen = VARSIZE_ANY_EXHDR(ciphertext);
+	unsigned char data_key[PGSECRETS_KEY_BYTES];
+	unsigned char adbuf[AD_STACK_BYTES];
+	unsigned char *ad;
+	unsigned char *plain;
+	unsigned char *out;
+	size_t		adlen;
+	size_t		ptlen;
+	uint32		old_version;
+	uint32		new_version;
+	bytea	   *result;
+	int			rc;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to rewrap secrets"),
+				 errdetail("Only superusers may call secrets.rewrap().")));
+	keyring_require_loaded();
+	if (inlen < HEADER_BYTES + TAG_BYTES || in[0] != FORMAT_VERSION)
+		decrypt_failed(NULL, 0);
+	if (in[1] != ALG_XCHACHA20POLY1305)
+		decrypt_failed("Unknown algorithm %u.", in[1]);
+	old_version = get_uint32(in + 2);
+	if (!keyring_active_version(&new_version))
+		ereport(ERROR,
+				(errcode(ERRCODE_PGSECRETS_NO_KEY),
+				 errmsg("no active pgsecrets root key is loaded")));
+	if (old_version == new_version)
+		PG_RETURN_BYTEA_P(ciphertext);
+	if (!keyring_data_key(old_version, household, data_key))
+		decrypt_failed("Root key version %u is not loaded.", old_version);
+
+	/* open */
+	ptlen = inlen - HEADER_BYTES - TAG_BYTES;
+	plain = palloc(ptlen + 1);
+	ad = build_ad(adbuf, in, household, context, &adlen);
+	rc = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL,
+													in + HEADER_BYTES, inlen - HEADER_BYTES,
+													ad, adlen, in + 6, data_key);
+	if (ad != adbuf)
+		pfree(ad);
+	if (rc != 0)
+	{
+		sodium_memzero(data_key, sizeof(data_key));
+		sodium_memzero(plain, ptlen + 1);
+		decrypt_failed(NULL, 0);
+	}
+
+	/* seal under the active version, with the same household and context */
+	if (!keyring_data_key(new_version, household, data_key))
+	{
+		sodium_memzero(plain, ptlen + 1);
+		ereport(ERROR,
+				(errcode(ERRCODE_PGSECRETS_NO_KEY),
+				 errmsg("no active pgsecrets root key is loaded")));
+	}
+	result = palloc(VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
+	SET_VARSIZE(result, VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
+	out = (unsigned char *) VARDATA(result);
+	out[0] = FORMAT_VERSION;
+	out[1] = ALG_XCHACHA20POLY1305;
+	put_uint32(out + 2, new_version);
+	randombytes_buf(out + 6, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	ad = build_ad(adbuf, out, household, context, &adlen);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + HEADER_BYTES, NULL, plain, ptlen,
+											   ad, adlen, NULL, out + 6, data_key);
+	sodium_memzero(data_key, sizeof(data_key));
+	sodium_memzero(plain, ptlen + 1);
+	pfree(plain);
+	if (ad != adbuf)
+		pfree(ad);
+	PG_RETURN_BYTEA_P(result);
 }

@@ -37,6 +37,7 @@ PG_FUNCTION_INFO_V1(pgsecrets_current_actor);
 PG_FUNCTION_INFO_V1(pgsecrets_current_node);
 PG_FUNCTION_INFO_V1(pgsecrets_current_privilege);
 PG_FUNCTION_INFO_V1(pgsecrets_row_visible);
+PG_FUNCTION_INFO_V1(pgsecrets_current_db_role);
 
 typedef struct GatewayContext
 {
@@ -356,6 +357,16 @@ pgsecrets_current_actor(PG_FUNCTION_ARGS)
 {
 	if (gateway_context_valid())
 		PG_RETURN_TEXT_P(cstring_to_text(gateway.actor));
+	PG_RETURN_TEXT_P(cstring_to_text(GetUserNameFromId(GetOuterUserId(), false)));
+}
+
+/*
+ * The database role acting, as the audit log records it: the role after any
+ * SET ROLE, which current_user cannot show inside a SECURITY DEFINER function.
+ */
+Datum
+pgsecrets_current_db_role(PG_FUNCTION_ARGS)
+{
 	PG_RETURN_TEXT_P(cstring_to_text(GetUserNameFromId(GetOuterUserId(), false)));
 }
 

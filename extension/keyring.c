@@ -542,6 +542,31 @@ keyring_data_key(uint32 version, const pg_uuid_t *household,
 	return true;
 }
 
+/*
+ * Derives a purpose-specific key of (household, root key version): BLAKE2b
+ * keyed with the root key over the household id, under a personalisation
+ * that names the purpose ("pgsecrets:audit:1"), so it can never equal a data
+ * key. Not cached: callers (the audit chain) hash once per row, not per byte.
+ */
+bool
+keyring_subkey(uint32 version, const pg_uuid_t *household,
+			   const unsigned char personal[crypto_generichash_blake2b_PERSONALBYTES],
+			   unsigned char out[PGSECRETS_KEY_BYTES])
+{
+	static const unsigned char zero_salt[crypto_generichash_blake2b_SALTBYTES] = {0};
+
+	for (int i = 0; i < locked->ring.nkeys; i++)
+		if (locked->ring.keys[i].version == version)
+		{
+			crypto_generichash_blake2b_salt_personal(out, PGSECRETS_KEY_BYTES,
+													 household->data, UUID_LEN,
+													 locked->ring.keys[i].key, PGSECRETS_KEY_BYTES,
+													 zero_salt, personal);
+			return true;
+		}
+	return false;
+}
+
 PG_FUNCTION_INFO_V1(pgsecrets_loaded_key_versions);
 
 /*

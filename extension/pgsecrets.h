@@ -4,9 +4,10 @@
  * One concern per file:
  *   pgsecrets.c  module entry point, settings (GUCs)
  *   keyring.c    root keys: key file / key command, locked memory, data keys
- *   aead.c       the ciphertext format and encrypt_secret / decrypt_secret
+ *   aead.c       the ciphertext format: encrypt_secret / decrypt_secret / rewrap
  *   context.c    which household a session may act for, and with what right
  *   redact.c     keeps statements that carry secret values out of the log
+ *   audit.c      the audit log's keyed hash chain and its append-only guard
  */
 #ifndef PGSECRETS_H
 #define PGSECRETS_H
@@ -22,6 +23,9 @@
 #define ERRCODE_PGSECRETS_NO_KEY			MAKE_SQLSTATE('S','E','0','0','2')
 #define ERRCODE_PGSECRETS_NO_HOUSEHOLD		MAKE_SQLSTATE('S','E','0','0','3')
 #define ERRCODE_PGSECRETS_BAD_KEY_FILE		MAKE_SQLSTATE('S','E','0','0','4')
+#define ERRCODE_PGSECRETS_CONCURRENT_CHANGE	MAKE_SQLSTATE('S','E','0','0','5')
+#define ERRCODE_PGSECRETS_RETENTION_PASSED	MAKE_SQLSTATE('S','E','0','0','6')
+#define ERRCODE_PGSECRETS_AUDIT_APPEND_ONLY	MAKE_SQLSTATE('S','E','0','0','7')
 
 /* settings, defined in pgsecrets.c */
 extern char *pgsecrets_key_file;
@@ -35,6 +39,9 @@ extern bool keyring_data_key(uint32 version, const pg_uuid_t *household,
 extern bool keyring_active_version(uint32 *version);
 extern int	keyring_versions(uint32 *versions, bool *active, int max);
 extern void keyring_require_loaded(void);
+extern bool keyring_subkey(uint32 version, const pg_uuid_t *household,
+						   const unsigned char personal[16],
+						   unsigned char out[PGSECRETS_KEY_BYTES]);
 
 /* context.c */
 typedef enum HouseholdPrivilege
