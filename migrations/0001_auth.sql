@@ -26,6 +26,7 @@ CREATE TABLE secretsd.invites (
   household_id uuid NOT NULL REFERENCES secretsd.households (id) ON DELETE CASCADE,
   created_by   uuid REFERENCES secretsd.users (id) ON DELETE SET NULL,
   created_at   timestamptz NOT NULL DEFAULT now(),
+  role         text NOT NULL DEFAULT 'member' CHECK (role IN ('admin', 'member')),
   expires_at   timestamptz NOT NULL,
   used_at      timestamptz,
   used_by      uuid REFERENCES secretsd.users (id) ON DELETE SET NULL
@@ -73,3 +74,47 @@ CREATE TABLE secretsd.nodes (
   revoked_at   timestamptz
 );
 CREATE INDEX nodes_household_idx ON secretsd.nodes (household_id);
+
+-- Rotates a refresh token in one round trip, under a row lock so two
+-- concurrent presentations of the same token are serialised. Outcomes:
+--   'rotated'  the token was current: it is marked rotated, p_new_hash issued;
+--   'grace'    it was rotated less than p_grace_seconds ago (two tabs or a
+--              retry racing): p_new_hash is issued in the same family and
+--              nothing is revoked;
+--   'reused'   it was rotated earlier than that: the whole family is revoked
+--              (a stolen token was replayed, or the thief's was);
+--   'invalid'  unknown, expired, revoked, or its user is disabled.
+CREATE FUNCTION secretsd.rotate_refresh_token(p_presented_hash text, p_new_hash text,
+                                              p_ttl_days int, p_grace_seconds int)
+RETURNS TABLE (outcome text, user_id uuid, household_id uuid, role text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  t secretsd.refresh_tokens%ROWTYPE;
+  u secretsd.users%ROWTYPE;
+  new_id uuid := gen_random_uuid();
+BEGIN
+  SELECT * INTO t FROM secretsd.refresh_tokens r WHERE r.token_hash = p_presented_hash FOR UPDATE;
+  IF NOT FOUND OR t.revoked_at IS NOT NULL OR t.expires_at <= now() THEN
+    RETURN QUERY SELECT 'invalid'::text, NULL::uuid, NULL::uuid, NULL::text;
+    RETURN;
+  END IF;
+  SELECT * INTO u FROM secretsd.users x WHERE x.id = t.user_id;
+  IF u.disabled_at IS NOT NULL THEN
+    RETURN QUERY SELECT 'invalid'::text, NULL::uuid, NULL::uuid, NULL::text;
+    RETURN;
+  END IF;
+  IF t.rotated_at IS NOT NULL AND now() - t.rotated_at > make_interval(secs => p_grace_seconds) THEN
+    UPDATE secretsd.refresh_tokens r SET revoked_at = now()
+     WHERE r.family_id = t.family_id AND r.revoked_at IS NULL;
+    RETURN QUERY SELECT 'reused'::text, NULL::uuid, NULL::uuid, NULL::text;
+    RETURN;
+  END IF;
+  INSERT INTO secretsd.refresh_tokens (id, family_id, user_id, token_hash, expires_at)
+  VALUES (new_id, t.family_id, t.user_id, p_new_hash, now() + make_interval(days => p_ttl_days));
+  IF t.rotated_at IS NULL THEN
+    UPDATE secretsd.refresh_tokens r SET rotated_at = now(), replaced_by = new_id WHERE r.id = t.id;
+    RETURN QUERY SELECT 'rotated'::text, u.id, u.household_id, u.role;
+  ELSE
+    RETURN QUERY SELECT 'grace'::text, u.id, u.household_id, u.role;
+  END IF;
+END $$;

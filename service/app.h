@@ -3,6 +3,7 @@
 // helpers. This is the service's only long-lived state.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,10 @@ struct App {
   // HMAC key for stored credential hashes (API keys, app keys, refresh
   // tokens, invite codes): derive_subkey(AUTH_SECRET_KEY, "credential-pepper").
   std::string credential_pepper;
+  // How long a request waits for a pooled connection before answering 503.
+  std::chrono::milliseconds pool_wait{2000};
+
+  db::Lease connection() { return pool->acquire(pool_wait); }
 };
 
 // Builds the App from a validated Config (opens no connection yet).

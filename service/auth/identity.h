@@ -48,4 +48,9 @@ struct AuthResult {
 // constant-time; failures never say which part was wrong.
 AuthResult authenticate(const httplib::Request& req, App& app);
 
+// The checks behind authenticate(), for /internal/validate-*: an active node
+// or app whose stored keyed hash matches `key`. One indexed lookup each.
+std::optional<Caller> check_node_key(App& app, const std::string& node_id, const std::string& key);
+std::optional<Caller> check_app_key(App& app, const std::string& app_id, const std::string& key);
+
 }  // namespace secretsd

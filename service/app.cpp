@@ -1,0 +1,42 @@
+#include "app.h"
+
+#include <utility>
+
+#include "auth/api_keys.h"
+#include "auth/credential_store.h"
+#include "auth/user_store.h"
+#include "db/tx.h"
+#include "secrets/statements.h"
+
+namespace secretsd {
+namespace {
+
+// Statements are registered on every new connection; libpqxx prepares each
+// on the server the first time it is used.
+void prepare_connection(pqxx::connection& conn) {
+  db::prepare_context_statement(conn);
+  user_store::prepare_statements(conn);
+  credential_store::prepare_statements(conn);
+  secrets::prepare_secrets_statements(conn);
+}
+
+std::unique_ptr<RateLimiter> per_minute(int attempts) {
+  return std::make_unique<RateLimiter>(
+      RateLimit{static_cast<std::uint32_t>(attempts), std::chrono::seconds(60)});
+}
+
+}  // namespace
+
+std::unique_ptr<App> make_app(Config config) {
+  auto app = std::make_unique<App>();
+  app->pool = std::make_unique<db::ConnectionPool>(
+      config.database_url, static_cast<std::size_t>(config.pool_size), prepare_connection);
+  app->hasher = std::make_unique<PasswordHasher>(config.argon2);
+  app->login_per_account = per_minute(config.login_rate_per_account);
+  app->login_per_address = per_minute(config.login_rate_per_address);
+  app->credential_pepper = derive_subkey(config.auth_secret_key, "credential-pepper");
+  app->config = std::move(config);
+  return app;
+}
+
+}  // namespace secretsd

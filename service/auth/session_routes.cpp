@@ -1,0 +1,224 @@
+// POST /api/v0/auth/{register,login,refresh,logout}.
+#include <algorithm>
+#include <cctype>
+
+#include <pqxx/except>
+
+#include "app.h"
+#include "auth/route_support.h"
+#include "auth/tokens.h"
+#include "auth/user_store.h"
+#include "auth/validation.h"
+#include "http/json_io.h"
+
+namespace secretsd {
+namespace {
+
+constexpr std::size_t kMaxRefreshTokenBytes = 256;
+constexpr const char* kBadLogin = "Invalid email or password";
+constexpr const char* kBadRefresh = "Invalid refresh token";
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+nlohmann::json session_json(const TokenPair& tokens, const user_store::Account& account) {
+  nlohmann::json body = token_json(tokens);
+  body["user_id"] = account.user_id;
+  body["household_id"] = account.household_id;
+  body["role"] = account.role;
+  return body;
+}
+
+// ---- register ---------------------------------------------------------------
+
+struct Registration {
+  std::string email;
+  std::string password;
+  std::string household_name;
+  std::string invite_code;
+};
+
+// Reads and checks the body; answers 400 and returns nullopt when invalid.
+std::optional<Registration> read_registration(http::Exchange& ex) {
+  auto body = parse_body(ex);
+  if (!body) return std::nullopt;
+  Registration r;
+  if (!require_string(ex, *body, "email", r.email) ||
+      !require_string(ex, *body, "password", r.password) ||
+      !optional_string(ex, *body, "household_name", r.household_name) ||
+      !optional_string(ex, *body, "invite_code", r.invite_code)) {
+    return std::nullopt;
+  }
+  const char* problem = nullptr;
+  if (!is_valid_email(r.email)) {
+    problem = "Invalid email address";
+  } else if (!is_valid_password(r.password)) {
+    problem = "Password must be 8 to 1024 bytes long";
+  } else if (r.household_name.empty() == r.invite_code.empty()) {
+    problem = "Provide exactly one of household_name or invite_code";
+  } else if (r.invite_code.empty() && !is_valid_household_name(r.household_name)) {
+    problem = "household_name must be 1 to 200 characters without control characters";
+  }
+  if (problem != nullptr) {
+    http::error_response(ex.res, 400, problem);
+    return std::nullopt;
+  }
+  return r;
+}
+
+void handle_register(http::Exchange& ex, App& app) {
+  auto r = read_registration(ex);
+  if (!r) return;
+  // Hashing is the slow part: done before a pooled connection is taken.
+  const std::string password_hash = app.hasher->hash(r->password);
+  std::string refresh = new_refresh_token();
+  const int days = app.config.refresh_token_expire_days;
+  std::optional<user_store::Account> account;
+  try {
+    auto lease = app.connection();
+    if (r->invite_code.empty()) {
+      account = user_store::create_owner(lease, r->household_name, r->email, password_hash,
+                                         credential_hash(app, refresh), days);
+    } else {
+      account = user_store::create_invited(lease, credential_hash(app, r->invite_code), r->email,
+                                           password_hash, credential_hash(app, refresh), days);
+    }
+  } catch (const pqxx::unique_violation&) {
+    // Says that the address is registered; accepted for a household product
+    // (the login endpoint itself does not reveal it).
+    http::error_response(ex.res, 409, "Email already registered");
+    return;
+  }
+  if (!account) {
+    http::error_response(ex.res, 400, "Invalid or expired invite code");
+    return;
+  }
+  auto tokens = make_token_pair(app, account->user_id, account->household_id, account->role,
+                                std::move(refresh));
+  ex.actor_kind = "user";
+  http::json_response(ex.res, 201, session_json(tokens, *account));
+}
+
+// ---- login ----------------------------------------------------------------------
+
+// Both limits are checked on every attempt; answers 429 when either is spent.
+bool within_login_rate(http::Exchange& ex, App& app, const std::string& email) {
+  const std::string address_key = ex.req.remote_addr;
+  const std::string account_key = lower(email);
+  const bool address_ok = app.login_per_address->allow(address_key);
+  const bool account_ok = address_ok && app.login_per_account->allow(account_key);
+  if (address_ok && account_ok) return true;
+  auto wait = std::max(app.login_per_address->retry_after_seconds(address_key),
+                       app.login_per_account->retry_after_seconds(account_key));
+  ex.res.set_header("Retry-After", std::to_string(std::max<std::int64_t>(wait, 1)));
+  http::error_response(ex.res, 429, "Too many login attempts, try again later");
+  return false;
+}
+
+void handle_login(http::Exchange& ex, App& app) {
+  auto body = parse_body(ex);
+  if (!body) return;
+  std::string email, password;
+  if (!require_string(ex, *body, "email", email) ||
+      !require_string(ex, *body, "password", password)) {
+    return;
+  }
+  if (!within_login_rate(ex, app, email)) return;
+  if (password.size() > kMaxPasswordBytes) password.resize(kMaxPasswordBytes);
+
+  std::optional<user_store::LoginRecord> record;
+  if (is_valid_email(email)) {
+    auto lease = app.connection();
+    record = user_store::find_login(lease, email);
+  }
+  // An unknown account costs one argon2 verification too, and gets the same
+  // answer as a wrong password.
+  if (!record) {
+    app.hasher->dummy_verify(password);
+    http::error_response(ex.res, 401, kBadLogin);
+    return;
+  }
+  if (!app.hasher->verify(password, record->password_hash)) {
+    http::error_response(ex.res, 401, kBadLogin);
+    return;
+  }
+  const std::string upgraded_hash =
+      app.hasher->needs_rehash(record->password_hash) ? app.hasher->hash(password) : std::string();
+  std::string refresh = new_refresh_token();
+  {
+    auto lease = app.connection();
+    user_store::start_session(lease, record->account.user_id, credential_hash(app, refresh),
+                              app.config.refresh_token_expire_days, upgraded_hash);
+  }
+  app.login_per_account->reset(lower(email));
+  const auto& account = record->account;
+  auto tokens =
+      make_token_pair(app, account.user_id, account.household_id, account.role, std::move(refresh));
+  ex.actor_kind = "user";
+  http::json_response(ex.res, 200, session_json(tokens, account));
+}
+
+// ---- refresh / logout -------------------------------------------------------------
+
+// The presented refresh token, or answers 400/401.
+std::optional<std::string> read_refresh_token(http::Exchange& ex) {
+  auto body = parse_body(ex);
+  if (!body) return std::nullopt;
+  std::string token;
+  if (!require_string(ex, *body, "refresh_token", token)) return std::nullopt;
+  if (token.empty() || token.size() > kMaxRefreshTokenBytes) {
+    http::error_response(ex.res, 401, kBadRefresh);
+    return std::nullopt;
+  }
+  return token;
+}
+
+void handle_refresh(http::Exchange& ex, App& app) {
+  auto presented = read_refresh_token(ex);
+  if (!presented) return;
+  std::string refresh = new_refresh_token();
+  user_store::Rotation rotation;
+  {
+    auto lease = app.connection();
+    rotation = user_store::rotate_refresh(lease, credential_hash(app, *presented),
+                                          credential_hash(app, refresh),
+                                          app.config.refresh_token_expire_days,
+                                          app.config.refresh_grace_seconds);
+  }
+  using user_store::RotationOutcome;
+  if (rotation.outcome != RotationOutcome::Rotated && rotation.outcome != RotationOutcome::Grace) {
+    http::error_response(ex.res, 401, kBadRefresh);
+    return;
+  }
+  const auto& account = rotation.account;
+  auto tokens =
+      make_token_pair(app, account.user_id, account.household_id, account.role, std::move(refresh));
+  ex.actor_kind = "user";
+  http::json_response(ex.res, 200, session_json(tokens, account));
+}
+
+// Always 204 for a well-formed request, so logout says nothing about
+// whether the token existed.
+void handle_logout(http::Exchange& ex, App& app) {
+  auto presented = read_refresh_token(ex);
+  if (!presented) return;
+  {
+    auto lease = app.connection();
+    user_store::revoke_family(lease, credential_hash(app, *presented));
+  }
+  no_content(ex);
+}
+
+}  // namespace
+
+void register_session_routes(http::Server& server, App& app) {
+  server.post("/api/v0/auth/register", [&app](http::Exchange& ex) { handle_register(ex, app); });
+  server.post("/api/v0/auth/login", [&app](http::Exchange& ex) { handle_login(ex, app); });
+  server.post("/api/v0/auth/refresh", [&app](http::Exchange& ex) { handle_refresh(ex, app); });
+  server.post("/api/v0/auth/logout", [&app](http::Exchange& ex) { handle_logout(ex, app); });
+}
+
+}  // namespace secretsd

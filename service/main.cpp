@@ -1,0 +1,184 @@
+// secretsd: configuration from the environment, migrations, then the HTTP
+// server until SIGINT/SIGTERM.
+//
+//   secretsd            apply pending migrations, then serve
+//   secretsd migrate    apply pending migrations and exit
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <pqxx/connection>
+
+#include "app.h"
+#include "auth/routes.h"
+#include "config/config.h"
+#include "db/migrations.h"
+#include "health/routes.h"
+#include "http/access_log.h"
+#include "http/server.h"
+#include "secrets/routes.h"
+#include "settings/routes.h"
+#include "ui/routes.h"
+
+namespace {
+
+using namespace secretsd;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+std::string web_dir() {
+  const char* dir = std::getenv("SECRETSD_WEB_DIR");
+  return dir != nullptr && *dir != '\0' ? dir : "service/web";
+}
+
+std::string migrations_dir() {
+  const char* dir = std::getenv("SECRETSD_MIGRATIONS_DIR");
+  return dir != nullptr && *dir != '\0' ? dir : "migrations";
+}
+
+// Prints warnings; on errors prints them and returns nullopt.
+std::optional<Config> load_or_explain() {
+  ConfigResult result = load_config(process_environment());
+  for (const auto& warning : result.warnings) std::cerr << "secretsd: warning: " << warning << "\n";
+  if (!result.ok()) {
+    for (const auto& error : result.errors) std::cerr << "secretsd: config error: " << error << "\n";
+    std::cerr << "secretsd: refusing to start (see above)\n";
+    return std::nullopt;
+  }
+  return std::move(result.config);
+}
+
+// On a dedicated connection, closed before serving starts.
+bool migrate(const Config& config) {
+  try {
+    pqxx::connection conn(config.database_url);
+    auto report = db::apply_migrations(conn, migrations_dir());
+    std::cerr << "secretsd: migrations: " << report.applied.size() << " applied, "
+              << report.already_applied.size() << " already applied\n";
+    return true;
+  } catch (const std::exception& e) {
+    // MigrationError and libpq messages name files, versions and hosts,
+    // never credentials.
+    std::cerr << "secretsd: migration failed: " << e.what() << "\n";
+    return false;
+  }
+}
+
+http::ServerOptions server_options(const Config& config) {
+  http::ServerOptions options;
+  options.worker_threads = static_cast<std::size_t>(config.threads);
+  options.max_pending_connections = static_cast<std::size_t>(config.queue_limit);
+  options.max_body_bytes = config.max_body_bytes;
+  options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  options.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
+  return options;
+}
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// Waits for SIGINT/SIGTERM on its own thread and stops the server: no signal
+// handler, no global flag. main() blocks both signals before any thread
+// starts, so only sigwait() ever sees them. A signal that arrives before
+// listen() has started is not lost: stop() is repeated until this object is
+// destroyed, which happens after listen() returned.
+class StopOnSignal {
+ public:
+  explicit StopOnSignal(http::Server& server)
+      : waiter_([this, &server] { wait_then_stop(server); }) {}
+
+  ~StopOnSignal() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_changed_.notify_all();
+    // Wakes sigwait() if no signal came; harmless (blocked) otherwise.
+    pthread_kill(waiter_.native_handle(), SIGTERM);
+    waiter_.join();
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+ private:
+  void wait_then_stop(http::Server& server) {
+    const sigset_t set = stop_signals();
+    int signal = 0;
+    sigwait(&set, &signal);
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!done_) {
+      server.stop();
+      done_changed_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable done_changed_;
+  bool done_ = false;
+  std::thread waiter_;  // last: starts after the members it uses
+};
+
+int serve(Config config) {
+  const std::string bind = config.bind;
+  const int port = config.port;
+  std::cerr << "secretsd: " << describe_config(config) << "\n";
+  auto app = make_app(std::move(config));
+  http::AccessLog access_log(std::cout);
+  http::Server server(server_options(app->config), &access_log);
+  register_health_routes(server, *app);
+  register_auth_routes(server, *app);
+  register_secrets_routes(server, *app);
+  register_settings_routes(server, *app);
+  if (!register_ui_routes(server, web_dir())) {
+    std::cerr << "secretsd: no web page (SECRETSD_WEB_DIR has no settings.html)\n";
+  }
+
+  StopOnSignal stop_on_signal(server);
+  if (!server.bind(bind, port)) {
+    std::cerr << "secretsd: cannot listen on " << bind << ":" << port << "\n";
+    return kExitFailure;
+  }
+  std::cerr << "secretsd: listening on " << bind << ":" << port << "\n";
+  server.listen_after_bind();
+  std::cerr << "secretsd: stopped\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread exists, so every thread inherits the mask.
+  const sigset_t signals = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const bool migrate_only = argc == 2 && std::strcmp(argv[1], "migrate") == 0;
+  if (argc > 2 || (argc == 2 && !migrate_only)) {
+    std::cerr << "usage: secretsd [migrate]\n";
+    return kExitUsage;
+  }
+  auto config = load_or_explain();
+  if (!config) return kExitUsage;
+  if (!migrate(*config)) return kExitFailure;
+  if (migrate_only) return kExitOk;
+  try {
+    return serve(std::move(*config));
+  } catch (const std::exception& e) {
+    std::cerr << "secretsd: fatal: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
