@@ -1,10 +1,225 @@
+// /api/secrets handlers: authenticate, validate in C++, then one prepared
+// statement on a leased connection (secrets/statements.h).
+//
+//   GET    /api/secrets?scope=&node_id=&limit=&offset=   metadata, paginated
+//   GET    /api/secrets/{key}?scope=&node_id=            metadata + value
+//   POST   /api/secrets                                  create
+//   PUT    /api/secrets/{key}?scope=&node_id=            change value/description
+//   DELETE /api/secrets/{key}?scope=&node_id=            delete
 #include "secrets/routes.h"
 
+#include <chrono>
+#include <utility>
+
+#include <pqxx/except>
+#include <pqxx/nontransaction>
+
 #include "app.h"
+#include "db/pool.h"
+#include "http/json_io.h"
 #include "http/server.h"
+#include "secrets/db_errors.h"
+#include "secrets/household.h"
+#include "secrets/representation.h"
+#include "secrets/statements.h"
+#include "secrets/validation.h"
 
 namespace secretsd {
+namespace {
 
-void register_secrets_routes(http::Server& server, App& app) {}
+using secrets::ApiError;
+using secrets::HouseholdContext;
+using secrets::SecretsStatements;
+
+// How long a request waits for a pooled connection before answering 503.
+constexpr std::chrono::milliseconds kPoolWait{2000};
+
+void send_error(http::Exchange& ex, const ApiError& e) {
+  http::error_response(ex.res, e.status, e.message);
+}
+
+void send_data(http::Exchange& ex, nlohmann::json data) {
+  http::json_response(ex.res, 200, {{"data", std::move(data)}});
+}
+
+// Runs fn(statements) on a leased connection outside a transaction block
+// (each statement is its own transaction: see statements.h). SQL errors
+// become ApiErrors; a broken connection is dropped from the pool and
+// rethrown for the server to answer 503.
+template <typename Fn>
+std::variant<pqxx::result, ApiError> run(App& app, const std::string& key, Fn&& fn) {
+  db::Lease lease = app.pool->acquire(kPoolWait);
+  try {
+    // Cheap when already registered (a map lookup); keeps the routes working
+    // whether or not the pool's OnConnect registered them.
+    secrets::prepare_secrets_statements(lease.conn());
+    pqxx::nontransaction tx(lease.conn());
+    SecretsStatements statements(tx);
+    return fn(statements);
+  } catch (const pqxx::broken_connection&) {
+    lease.mark_broken();
+    throw;
+  } catch (const pqxx::sql_error& e) {
+    return secrets::map_sql_error(e, key);
+  }
+}
+
+// The caller's household, or the error already sent.
+std::optional<HouseholdContext> authorize(http::Exchange& ex, App& app) {
+  auto who = secrets::household_for(ex.req, app, ex.actor_kind);
+  if (auto* e = std::get_if<ApiError>(&who)) {
+    send_error(ex, *e);
+    return std::nullopt;
+  }
+  return std::get<HouseholdContext>(std::move(who));
+}
+
+// The {key} path segment, validated; the error already sent otherwise.
+std::optional<std::string> path_key(http::Exchange& ex) {
+  std::string key = ex.req.matches.size() > 1 ? ex.req.matches[1].str() : std::string();
+  if (auto e = secrets::check_key(key)) {
+    send_error(ex, *e);
+    return std::nullopt;
+  }
+  return key;
+}
+
+secrets::ScopeDefaults defaults_for(const HouseholdContext& ctx) {
+  return secrets::ScopeDefaults{ctx.node_id};
+}
+
+// A node writes only its own node's secrets (row-level security would
+// refuse the rest too, but as "not found" for updates: a clear 403 here is
+// independent of whether the secret exists, so it leaks nothing).
+bool refuse_node_write(http::Exchange& ex, const HouseholdContext& ctx,
+                       const secrets::Scope& scope) {
+  if (ctx.node_id.empty()) return false;
+  if (scope.scope == "node" && scope.node_id == ctx.node_id) return false;
+  send_error(ex, {403, "Nodes may only change their own node's secrets"});
+  return true;
+}
+
+template <typename T>
+bool failed(http::Exchange& ex, const std::variant<T, ApiError>& v) {
+  if (auto* e = std::get_if<ApiError>(&v)) {
+    send_error(ex, *e);
+    return true;
+  }
+  return false;
+}
+
+void list_secrets(http::Exchange& ex, App& app) {
+  auto ctx = authorize(ex, app);
+  if (!ctx) return;
+  auto query = secrets::read_list_query(ex.req);
+  if (failed(ex, query)) return;
+  const auto& q = std::get<secrets::ListQuery>(query);
+
+  auto result = run(app, "", [&](SecretsStatements& s) {
+    return s.list(*ctx, q.scope, q.node_id, q.limit, q.offset);
+  });
+  if (failed(ex, result)) return;
+  const auto& rows = std::get<pqxx::result>(result);
+
+  nlohmann::json data = nlohmann::json::array();
+  long long total = 0;
+  for (const auto& row : rows) {
+    total = row["total"].as<long long>(0);
+    if (!row["id"].is_null()) data.push_back(secrets::metadata_json(row));
+  }
+  long long shown = static_cast<long long>(data.size());
+  nlohmann::json pagination = {
+      {"limit", q.limit},
+      {"offset", q.offset},
+      {"total", total},
+      {"hasMore", q.offset + shown < total},
+  };
+  http::json_response(ex.res, 200, {{"data", std::move(data)}, {"pagination", pagination}});
+}
+
+void get_secret(http::Exchange& ex, App& app) {
+  auto ctx = authorize(ex, app);
+  if (!ctx) return;
+  auto key = path_key(ex);
+  if (!key) return;
+  auto scope = secrets::read_scope(ex.req, nullptr, defaults_for(*ctx));
+  if (failed(ex, scope)) return;
+  const auto& sc = std::get<secrets::Scope>(scope);
+
+  auto result = run(app, *key, [&](SecretsStatements& s) {
+    return s.get(*ctx, *key, sc.scope, sc.node_id);
+  });
+  if (failed(ex, result)) return;
+  const auto& rows = std::get<pqxx::result>(result);
+  if (rows.empty()) return send_error(ex, {404, secrets::not_found_message(*key)});
+  send_data(ex, secrets::secret_json(rows[0]));
+}
+
+void create_secret(http::Exchange& ex, App& app) {
+  auto ctx = authorize(ex, app);
+  if (!ctx) return;
+  auto request = secrets::read_create_request(ex.req, ex.body, defaults_for(*ctx));
+  if (failed(ex, request)) return;
+  const auto& r = std::get<secrets::CreateRequest>(request);
+  if (refuse_node_write(ex, *ctx, r.scope)) return;
+
+  auto result = run(app, r.key, [&](SecretsStatements& s) {
+    return s.create(*ctx, r.key, r.value, r.scope.scope, r.value_type, r.scope.node_id,
+                    r.description);
+  });
+  if (failed(ex, result)) return;
+  send_data(ex, secrets::metadata_json(std::get<pqxx::result>(result).at(0)));
+}
+
+void update_secret(http::Exchange& ex, App& app) {
+  auto ctx = authorize(ex, app);
+  if (!ctx) return;
+  auto key = path_key(ex);
+  if (!key) return;
+  auto request = secrets::read_update_request(ex.req, ex.body, defaults_for(*ctx));
+  if (failed(ex, request)) return;
+  const auto& r = std::get<secrets::UpdateRequest>(request);
+  if (refuse_node_write(ex, *ctx, r.scope)) return;
+
+  auto result = run(app, *key, [&](SecretsStatements& s) {
+    return s.update(*ctx, *key, r.scope.scope, r.scope.node_id, r.value, r.description);
+  });
+  if (failed(ex, result)) return;
+  send_data(ex, secrets::metadata_json(std::get<pqxx::result>(result).at(0)));
+}
+
+void delete_secret(http::Exchange& ex, App& app) {
+  auto ctx = authorize(ex, app);
+  if (!ctx) return;
+  auto key = path_key(ex);
+  if (!key) return;
+  auto scope = secrets::read_scope(ex.req, nullptr, defaults_for(*ctx));
+  if (failed(ex, scope)) return;
+  const auto& sc = std::get<secrets::Scope>(scope);
+  if (refuse_node_write(ex, *ctx, sc)) return;
+
+  auto result = run(app, *key, [&](SecretsStatements& s) {
+    return s.remove(*ctx, *key, sc.scope, sc.node_id);
+  });
+  if (failed(ex, result)) return;
+  const auto& rows = std::get<pqxx::result>(result);
+  if (rows.empty() || !rows[0]["deleted"].as<bool>(false)) {
+    return send_error(ex, {404, secrets::not_found_message(*key)});
+  }
+  send_data(ex, {{"deleted", true}});
+}
+
+}  // namespace
+
+void register_secrets_routes(http::Server& server, App& app) {
+  // (.+): every non-empty remainder reaches the handler, so a malformed key
+  // ("A/B", "../X", "%00") is answered by the key rule (400), not a bare 404.
+  const std::string one = R"(/api/secrets/(.+))";
+  server.get("/api/secrets", [&app](http::Exchange& ex) { list_secrets(ex, app); });
+  server.post("/api/secrets", [&app](http::Exchange& ex) { create_secret(ex, app); });
+  server.get(one, [&app](http::Exchange& ex) { get_secret(ex, app); });
+  server.put(one, [&app](http::Exchange& ex) { update_secret(ex, app); });
+  server.del(one, [&app](http::Exchange& ex) { delete_secret(ex, app); });
+}
 
 }  // namespace secretsd

@@ -1,0 +1,128 @@
+#include "secrets/statements.h"
+
+#include <pqxx/transaction_base>
+
+namespace secretsd::secrets {
+namespace {
+
+constexpr const char* kGet = "secretsd_secret_get";
+constexpr const char* kList = "secretsd_secret_list";
+constexpr const char* kCreate = "secretsd_secret_create";
+constexpr const char* kUpdate = "secretsd_secret_update";
+constexpr const char* kDelete = "secretsd_secret_delete";
+
+// $1 household, $2 actor, $3 calling node ('' = none). An empty string
+// stands for NULL in text parameters: libpqxx 6.4 has no portable optional.
+#define SECRETSD_CONTEXT_COLUMNS \
+  "secrets.set_context($1::uuid, $2::text, NULLIF($3::text, '')) AS ctx"
+
+// Milliseconds since the epoch: formatted in C++ (representation.cpp), so
+// the result does not depend on the session's TimeZone or DateStyle.
+#define SECRETSD_EPOCH_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
+
+// The metadata columns of a secrets.secret_metadata (or secrets.secrets) row `m`.
+#define SECRETSD_METADATA_COLUMNS                                              \
+  "m.id, m.key, m.scope, m.node_id, m.value_type, m.description, m.has_value, " \
+  "m.version, " SECRETSD_EPOCH_MS("m.created_at") " AS created_at_ms, "        \
+  SECRETSD_EPOCH_MS("m.updated_at") " AS updated_at_ms, m.created_by, m.updated_by"
+
+// The metadata row, then the value through secrets.get_secret() -- not a
+// direct decrypt, so that the household's read auditing applies -- pinned to
+// the version of that row (a concurrent update cannot pair one version's
+// metadata with another's value). get_secret runs only when the row exists.
+const std::string kGetSql =
+    "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
+    ", $1::uuid AS household_id, $4::text AS key, $5::text AS scope,"
+    " NULLIF($6::text, '') AS node_id) "
+    "SELECT " SECRETSD_METADATA_COLUMNS ", v.value "
+    "FROM c, LATERAL (SELECT s.* FROM secrets.secrets s"
+    " WHERE s.household_id = c.household_id AND s.key = c.key AND s.scope = c.scope"
+    " AND s.node_id IS NOT DISTINCT FROM c.node_id AND s.deleted_at IS NULL OFFSET 0) m,"
+    " LATERAL secrets.get_secret(c.key, c.scope, c.node_id, m.version) AS v(value)";
+
+// The page and the total in one statement; the LEFT JOIN keeps one row (with
+// the total) when the page is empty.
+const std::string kListSql =
+    "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
+    ", NULLIF($4::text, '') AS scope, NULLIF($5::text, '') AS node_id), "
+    "l AS MATERIALIZED (SELECT m.* FROM c, LATERAL secrets.list_secrets(c.scope) m"
+    " WHERE c.node_id IS NULL OR m.node_id = c.node_id) "
+    "SELECT t.total, " SECRETSD_METADATA_COLUMNS " "
+    "FROM (SELECT count(*) AS total FROM l) t LEFT JOIN LATERAL"
+    " (SELECT * FROM l ORDER BY l.key, l.scope, l.node_id LIMIT $6::bigint OFFSET $7::bigint) m"
+    " ON true "
+    "ORDER BY m.key, m.scope, m.node_id";
+
+const std::string kCreateSql =
+    "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
+    ", $4::text AS key, $5::text AS value, $6::text AS scope, $7::text AS value_type,"
+    " NULLIF($8::text, '') AS node_id, CASE WHEN $10::boolean THEN $9::text END AS description) "
+    "SELECT " SECRETSD_METADATA_COLUMNS " "
+    "FROM c, LATERAL secrets.create_secret(c.key, c.value, c.scope, c.value_type,"
+    " c.node_id, c.description) m";
+
+const std::string kUpdateSql =
+    "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
+    ", $4::text AS key, $5::text AS scope, NULLIF($6::text, '') AS node_id,"
+    " CASE WHEN $8::boolean THEN $7::text END AS value,"
+    " CASE WHEN $10::boolean THEN $9::text END AS description) "
+    "SELECT " SECRETSD_METADATA_COLUMNS " "
+    "FROM c, LATERAL secrets.update_secret(c.key, c.scope, c.node_id, c.value, c.description) m";
+
+const std::string kDeleteSql =
+    "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
+    ", $4::text AS key, $5::text AS scope, NULLIF($6::text, '') AS node_id) "
+    "SELECT d.deleted FROM c, LATERAL secrets.delete_secret(c.key, c.scope, c.node_id) AS d(deleted)";
+
+#undef SECRETSD_METADATA_COLUMNS
+#undef SECRETSD_EPOCH_MS
+#undef SECRETSD_CONTEXT_COLUMNS
+
+}  // namespace
+
+void prepare_secrets_statements(pqxx::connection& conn) {
+  conn.prepare(kGet, kGetSql);
+  conn.prepare(kList, kListSql);
+  conn.prepare(kCreate, kCreateSql);
+  conn.prepare(kUpdate, kUpdateSql);
+  conn.prepare(kDelete, kDeleteSql);
+}
+
+const std::string& get_secret_sql() { return kGetSql; }
+
+pqxx::result SecretsStatements::get(const HouseholdContext& ctx, const std::string& key,
+                                    const std::string& scope, const std::string& node_id) {
+  return tx_.exec_prepared(kGet, ctx.household_id, ctx.actor, ctx.node_id, key, scope, node_id);
+}
+
+pqxx::result SecretsStatements::list(const HouseholdContext& ctx, const std::string& scope_filter,
+                                     const std::string& node_filter, int limit, long long offset) {
+  return tx_.exec_prepared(kList, ctx.household_id, ctx.actor, ctx.node_id, scope_filter,
+                           node_filter, limit, offset);
+}
+
+pqxx::result SecretsStatements::create(const HouseholdContext& ctx, const std::string& key,
+                                       const std::string& value, const std::string& scope,
+                                       const std::string& value_type, const std::string& node_id,
+                                       const std::optional<std::string>& description) {
+  return tx_.exec_prepared(kCreate, ctx.household_id, ctx.actor, ctx.node_id, key, value, scope,
+                           value_type, node_id, description.value_or(""),
+                           description.has_value());
+}
+
+pqxx::result SecretsStatements::update(const HouseholdContext& ctx, const std::string& key,
+                                       const std::string& scope, const std::string& node_id,
+                                       const std::optional<std::string>& value,
+                                       const std::optional<std::string>& description) {
+  return tx_.exec_prepared(kUpdate, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+                           node_id, value.value_or(""), value.has_value(),
+                           description.value_or(""), description.has_value());
+}
+
+pqxx::result SecretsStatements::remove(const HouseholdContext& ctx, const std::string& key,
+                                       const std::string& scope, const std::string& node_id) {
+  return tx_.exec_prepared(kDelete, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+                           node_id);
+}
+
+}  // namespace secretsd::secrets

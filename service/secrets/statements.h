@@ -1,0 +1,70 @@
+// The SQL behind /api/secrets: one prepared statement per operation, each a
+// single round trip that first sets the household context and then calls
+// the extension's API.
+//
+// Why a single statement is safe: secrets.set_context() lasts for the
+// current transaction, and outside a transaction block (pqxx::nontransaction,
+// extended protocol, one Sync per statement) that is the statement itself,
+// so the context can never outlive the request. The call sits in a
+// MATERIALIZED CTE whose columns also carry every argument; the work is a
+// LATERAL function call (or an OFFSET 0 subquery, which PostgreSQL never
+// pulls up) that takes its arguments from that CTE, so the planner must scan
+// the CTE -- and run set_context -- before it. Nothing here can run first.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <pqxx/connection>
+#include <pqxx/result>
+
+namespace secretsd::secrets {
+
+// The household context of one request (secrets.set_context's arguments).
+struct HouseholdContext {
+  std::string household_id;
+  std::string actor;
+  std::string node_id;  // the calling node, empty otherwise
+};
+
+// Registers every statement below on `conn`. Idempotent (same names, same
+// text), so it is fine both as part of the pool's OnConnect and before use.
+void prepare_secrets_statements(pqxx::connection& conn);
+
+// The statements; `tx` is a pqxx::nontransaction on a connection that has
+// them prepared. Metadata columns: id, key, scope, node_id, value_type,
+// description, has_value, version, created_at_ms, updated_at_ms (epoch ms),
+// created_by, updated_by.
+class SecretsStatements {
+ public:
+  explicit SecretsStatements(pqxx::transaction_base& tx) : tx_(tx) {}
+
+  // Metadata plus `value` (read through secrets.get_secret, so read-audited);
+  // no row when the secret is not visible.
+  pqxx::result get(const HouseholdContext& ctx, const std::string& key, const std::string& scope,
+                   const std::string& node_id);
+  // First column `total` (rows matching the filters); one row with null
+  // metadata when the page is empty.
+  pqxx::result list(const HouseholdContext& ctx, const std::string& scope_filter,
+                    const std::string& node_filter, int limit, long long offset);
+  pqxx::result create(const HouseholdContext& ctx, const std::string& key,
+                      const std::string& value, const std::string& scope,
+                      const std::string& value_type, const std::string& node_id,
+                      const std::optional<std::string>& description);
+  pqxx::result update(const HouseholdContext& ctx, const std::string& key,
+                      const std::string& scope, const std::string& node_id,
+                      const std::optional<std::string>& value,
+                      const std::optional<std::string>& description);
+  // One row, column `deleted` (boolean).
+  pqxx::result remove(const HouseholdContext& ctx, const std::string& key,
+                      const std::string& scope, const std::string& node_id);
+
+ private:
+  pqxx::transaction_base& tx_;
+};
+
+// The text of the GET statement, for the benchmark's pgbench script.
+const std::string& get_secret_sql();
+
+}  // namespace secretsd::secrets

@@ -1,0 +1,85 @@
+// Request validation for /api/secrets, done in C++ before any database work
+// so that malformed input costs no connection and never reaches SQL. The
+// rules and messages are the extension's (sql/pgsecrets--0.1.0.sql), which
+// re-checks them anyway.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "secrets/api_error.h"
+
+namespace secretsd::secrets {
+
+inline constexpr std::size_t kMaxKeyLength = 255;
+inline constexpr std::size_t kMaxNodeIdBytes = 255;
+inline constexpr std::size_t kMaxValueBytes = 64u << 10;
+inline constexpr std::size_t kMaxDescriptionBytes = 4096;
+inline constexpr int kDefaultPageSize = 50;
+inline constexpr int kMaxPageSize = 500;
+
+inline constexpr std::string_view kKeyFormatMessage =
+    "Key must be SCREAMING_SNAKE_CASE (e.g., MY_API_KEY)";
+inline constexpr std::string_view kKeyLengthMessage = "Key must be 255 characters or less";
+
+// ^[A-Z][A-Z0-9_]*$ and at most 255 characters, checked in that order (as
+// secrets.check_key does). Returns the 400 error, or nullopt when valid.
+std::optional<ApiError> check_key(std::string_view key);
+
+// Which secret a request names besides its key.
+struct Scope {
+  std::string scope;    // "integration" or "node"
+  std::string node_id;  // empty for integration
+};
+
+// Who asks: a node gets its own id as the default node_id for scope "node".
+struct ScopeDefaults {
+  std::string caller_node_id;  // empty unless the caller is a node
+};
+
+// scope and node_id from the query string and/or the JSON body (`body` may
+// be null). When both name a field they must agree. Without a scope:
+// "node" if a node_id is given, else "integration". A node caller asking
+// for scope "node" without a node_id means its own node.
+std::variant<Scope, ApiError> read_scope(const httplib::Request& req, const nlohmann::json* body,
+                                         const ScopeDefaults& defaults);
+
+// GET /api/secrets filters: an optional scope and node_id (node_id implies
+// nothing about scope here: it filters rows by node).
+struct ListQuery {
+  std::string scope;    // empty: any
+  std::string node_id;  // empty: any
+  int limit = kDefaultPageSize;
+  long long offset = 0;
+};
+std::variant<ListQuery, ApiError> read_list_query(const httplib::Request& req);
+
+// POST /api/secrets body.
+struct CreateRequest {
+  std::string key;
+  std::string value;
+  std::string value_type = "string";
+  std::optional<std::string> description;
+  Scope scope;
+};
+std::variant<CreateRequest, ApiError> read_create_request(const httplib::Request& req,
+                                                          std::string_view body,
+                                                          const ScopeDefaults& defaults);
+
+// PUT /api/secrets/{key} body: at least one of value and description.
+struct UpdateRequest {
+  std::optional<std::string> value;
+  std::optional<std::string> description;
+  Scope scope;
+};
+std::variant<UpdateRequest, ApiError> read_update_request(const httplib::Request& req,
+                                                          std::string_view body,
+                                                          const ScopeDefaults& defaults);
+
+}  // namespace secretsd::secrets

@@ -1,0 +1,257 @@
+// Hostile and malformed requests to /api/secrets: every one gets a 4xx with
+// the JSON error shape, and none changes the database. Requests are written
+// to a raw socket so that no client library normalises paths, headers or
+// framing on the way.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+#include "secrets_api_support.h"
+
+namespace secretsd::it {
+namespace {
+
+using nlohmann::json;
+
+struct RawResponse {
+  int status = 0;
+  std::string body;
+};
+
+// Owns a connected socket.
+class Socket {
+ public:
+  explicit Socket(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error("connect to secretsd failed");
+    }
+  }
+  ~Socket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  // Sends what it can; the server may close early (413), which is fine.
+  void send_all(const std::string& data) {
+    std::size_t sent = 0;
+    while (sent < data.size()) {
+      ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      sent += static_cast<std::size_t>(n);
+    }
+  }
+
+  // Reads until the peer closes or 5 s pass.
+  std::string read_all() {
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    char buf[8192];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 200) <= 0) continue;
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_;
+};
+
+RawResponse parse_response(const std::string& raw) {
+  RawResponse r;
+  if (raw.rfind("HTTP/1.1 ", 0) == 0 && raw.size() >= 12) r.status = std::stoi(raw.substr(9, 3));
+  auto split = raw.find("\r\n\r\n");
+  if (split != std::string::npos) r.body = raw.substr(split + 4);
+  return r;
+}
+
+// One request on its own connection ("Connection: close" added).
+RawResponse raw_request(const std::string& method, const std::string& target,
+                        const std::vector<std::string>& headers, const std::string& body = "",
+                        bool send_length = true) {
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& h : headers) req += h + "\r\n";
+  if (send_length && (!body.empty() || method == "POST" || method == "PUT")) {
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  req += "\r\n" + body;
+  Socket s(secretsd().port());
+  s.send_all(req);
+  return parse_response(s.read_all());
+}
+
+// A chunked body of `total` bytes in 8 KiB chunks.
+RawResponse chunked_request(const std::string& target, const std::vector<std::string>& headers,
+                            std::size_t total) {
+  std::string req = "POST " + target +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n";
+  for (const auto& h : headers) req += h + "\r\n";
+  req += "\r\n";
+  Socket s(secretsd().port());
+  s.send_all(req);
+  const std::string chunk(8192, 'A');
+  char size_line[32];
+  std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
+  for (std::size_t sent = 0; sent < total; sent += chunk.size()) {
+    s.send_all(size_line + chunk + "\r\n");
+  }
+  s.send_all("0\r\n\r\n");
+  return parse_response(s.read_all());
+}
+
+struct Case {
+  std::string name;
+  std::string method;
+  std::string target;
+  std::vector<std::string> headers;  // besides the default credentials, if any
+  std::string body;
+  int status;                 // expected status
+  bool authenticated = true;  // add the user's Authorization header
+};
+
+class MalformedRequestTest : public SecretsdTest {};
+
+TEST_F(MalformedRequestTest, EveryMalformedRequestGets4xxJsonAndChangesNothing) {
+  TestUser u = register_user("malformed");
+  AppCredentials app = create_app({u.household_id});
+  const std::string bearer = "Authorization: Bearer " + u.access_token;
+  const std::string app_id = "X-Jarvis-App-Id: " + app.app_id;
+  const std::string app_key = "X-Jarvis-App-Key: " + app.app_key;
+  // An existing secret, so that hostile writes have something to hit.
+  {
+    auto c = client();
+    auto res = secrets_api::post_json(c, "/api/secrets", {{"key", "EXISTING"}, {"value", "keep-me"}},
+                                      auth_header(u.access_token));
+    ASSERT_EQ(res->status, 200) << res->body;
+  }
+
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += "{\"a\":";
+  deep += "1";
+  for (int i = 0; i < 100; ++i) deep += "}";
+
+  const std::vector<Case> cases = {
+      // Bodies that are not the documented object.
+      {"not json", "POST", "/api/secrets", {}, "key=A&value=b", 400},
+      {"array body", "POST", "/api/secrets", {}, "[{\"key\":\"A\",\"value\":\"b\"}]", 400},
+      {"string body", "POST", "/api/secrets", {}, "\"A\"", 400},
+      {"empty body", "POST", "/api/secrets", {}, "", 400},
+      {"truncated json", "POST", "/api/secrets", {}, "{\"key\":\"A\",", 400},
+      {"number key", "POST", "/api/secrets", {}, R"({"key":123,"value":"b"})", 400},
+      {"array value", "POST", "/api/secrets", {}, R"({"key":"ARR","value":["b"]})", 400},
+      {"object value", "POST", "/api/secrets", {}, R"({"key":"OBJ","value":{"b":1}})", 400},
+      {"null value", "POST", "/api/secrets", {}, R"({"key":"NUL","value":null})", 400},
+      {"bool value", "POST", "/api/secrets", {}, R"({"key":"BOOL","value":true})", 400},
+      {"number value", "POST", "/api/secrets", {}, R"({"key":"NUM","value":42})", 400},
+      {"missing value", "POST", "/api/secrets", {}, R"({"key":"MISSING_VALUE"})", 400},
+      {"missing key", "POST", "/api/secrets", {}, R"({"value":"b"})", 400},
+      {"number description", "POST", "/api/secrets", {}, R"({"key":"D","value":"b","description":5})", 400},
+      {"unknown scope", "POST", "/api/secrets", {}, R"({"key":"S","value":"b","scope":"global"})", 400},
+      {"node scope without node", "POST", "/api/secrets", {}, R"({"key":"S","value":"b","scope":"node"})", 400},
+      {"empty node id", "POST", "/api/secrets", {}, R"({"key":"S","value":"b","node_id":""})", 400},
+      {"control char node id", "POST", "/api/secrets", {}, R"({"key":"S","value":"b","node_id":"a\nb"})", 400},
+      {"query/body scope clash", "POST", "/api/secrets?scope=node&node_id=x", {}, R"({"key":"S","value":"b","scope":"integration"})", 400},
+      {"unknown value type", "POST", "/api/secrets", {}, R"({"key":"T","value":"b","value_type":"float"})", 400},
+      {"int type, text value", "POST", "/api/secrets", {}, R"({"key":"T","value":"b","value_type":"int"})", 400},
+      {"sql in key", "POST", "/api/secrets", {}, R"({"key":"KEY'; DROP TABLE secrets.secrets; --","value":"b"})", 400},
+      {"unicode key", "POST", "/api/secrets", {}, R"({"key":"ÜBER","value":"b"})", 400},
+      {"long key", "POST", "/api/secrets", {}, "{\"key\":\"" + std::string(300, 'A') + "\",\"value\":\"b\"}", 400},
+      {"NUL in value", "POST", "/api/secrets", {}, R"({"key":"Z","value":"a\u0000b"})", 400},
+      {"invalid utf-8", "POST", "/api/secrets", {}, "{\"key\":\"U\",\"value\":\"\xff\xfe\"}", 400},
+      {"deep nesting", "POST", "/api/secrets", {}, deep, 400},
+      {"duplicate", "POST", "/api/secrets", {}, R"({"key":"EXISTING","value":"overwrite"})", 409},
+      {"oversized body", "POST", "/api/secrets", {}, "{\"key\":\"BIG\",\"value\":\"" + std::string(70000, 'x') + "\"}", 413},
+      {"gzip body", "POST", "/api/secrets", {"Content-Encoding: gzip"}, R"({"key":"G","value":"b"})", 415},
+      // Updates.
+      {"empty update", "PUT", "/api/secrets/EXISTING", {}, "{}", 400},
+      {"null update value", "PUT", "/api/secrets/EXISTING", {}, R"({"value":null})", 400},
+      {"number update value", "PUT", "/api/secrets/EXISTING", {}, R"({"value":5})", 400},
+      {"update array body", "PUT", "/api/secrets/EXISTING", {}, R"(["x"])", 400},
+      {"update missing", "PUT", "/api/secrets/NOT_THERE", {}, R"({"value":"x"})", 404},
+      {"update sql path", "PUT", "/api/secrets/EXISTING'%3B%20DROP%20TABLE%20secrets.secrets", {}, R"({"value":"x"})", 400},
+      // Keys in the path.
+      {"sql path", "GET", "/api/secrets/KEY'%3B%20DROP%20TABLE%20secrets.secrets%3B--", {}, "", 400},
+      {"unicode path", "GET", "/api/secrets/%C3%9CBER", {}, "", 400},
+      {"raw unicode path", "GET", "/api/secrets/\xc3\x9c" "BER", {}, "", 400},
+      {"NUL path", "GET", "/api/secrets/%00", {}, "", 400},
+      {"NUL suffix path", "GET", "/api/secrets/EXISTING%00", {}, "", 400},
+      {"dot-dot path", "GET", "/api/secrets/../../etc/passwd", {}, "", 400},
+      {"encoded slash", "DELETE", "/api/secrets/EXISTING%2F..", {}, "", 400},
+      {"lower-case path", "DELETE", "/api/secrets/existing", {}, "", 400},
+      {"long path key", "GET", "/api/secrets/" + std::string(300, 'A'), {}, "", 400},
+      {"bad scope query", "DELETE", "/api/secrets/EXISTING?scope=everything", {}, "", 400},
+      {"repeated scope", "DELETE", "/api/secrets/EXISTING?scope=integration&scope=node", {}, "", 400},
+      {"bad limit", "GET", "/api/secrets?limit=999999999999999999999", {}, "", 400},
+      // Credentials.
+      {"no credentials", "DELETE", "/api/secrets/EXISTING", {}, "", 401, false},
+      {"empty authorization", "DELETE", "/api/secrets/EXISTING", {"Authorization: "}, "", 401, false},
+      {"bare bearer", "DELETE", "/api/secrets/EXISTING", {"Authorization: Bearer"}, "", 401, false},
+      {"bearer space", "DELETE", "/api/secrets/EXISTING", {"Authorization: Bearer "}, "", 401, false},
+      {"bearer garbage", "DELETE", "/api/secrets/EXISTING", {"Authorization: Bearer garbage.garbage.garbage"}, "", 401, false},
+      {"alg none", "DELETE", "/api/secrets/EXISTING", {"Authorization: Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0."}, "", 401, false},
+      {"basic auth", "GET", "/api/secrets", {"Authorization: Basic dXNlcjpwYXNz"}, "", 401, false},
+      {"tampered token", "GET", "/api/secrets", {"Authorization: Bearer " + u.access_token + "A"}, "", 401, false},
+      {"api key without colon", "GET", "/api/secrets", {"X-API-Key: nocolon"}, "", 401, false},
+      {"api key colon only", "GET", "/api/secrets", {"X-API-Key: :"}, "", 401, false},
+      {"api key unknown node", "POST", "/api/secrets", {"X-API-Key: ghost:" + std::string(40, 'a')}, R"({"key":"G","value":"b"})", 401, false},
+      {"app household not uuid", "POST", "/api/secrets", {app_id, app_key, "X-Household-Id: not-a-uuid"}, R"({"key":"APP","value":"b"})", 403, false},
+      {"app household empty", "DELETE", "/api/secrets/EXISTING", {app_id, app_key, "X-Household-Id: "}, "", 403, false},
+      {"app without household", "DELETE", "/api/secrets/EXISTING", {app_id, app_key}, "", 403, false},
+      {"admin key", "DELETE", "/api/secrets/EXISTING", {"X-Admin-Key: " + admin_key()}, "", 403, false},
+      // Methods and paths.
+      {"patch", "PATCH", "/api/secrets/EXISTING", {}, R"({"value":"x"})", 405},
+      {"delete collection", "DELETE", "/api/secrets", {}, "", 405},
+      {"put collection", "PUT", "/api/secrets", {}, R"({"value":"x"})", 405},
+      {"post to key", "POST", "/api/secrets/EXISTING", {}, R"({"value":"x"})", 405},
+      {"unknown path", "GET", "/api/secretsX", {}, "", 404},
+  };
+  ASSERT_GE(cases.size(), 30u);
+
+  for (const auto& tc : cases) {
+    SCOPED_TRACE(tc.name);
+    std::string before = secrets_api::secrets_snapshot();
+    std::vector<std::string> headers = tc.headers;
+    if (tc.authenticated) headers.push_back(bearer);
+    RawResponse r = raw_request(tc.method, tc.target, headers, tc.body);
+    EXPECT_EQ(r.status, tc.status) << r.body;
+    json body = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(body.is_object()) << r.body;
+    EXPECT_EQ(body.value("statusCode", 0), tc.status) << r.body;
+    EXPECT_TRUE(body.contains("message") && body["message"].is_string()) << r.body;
+    EXPECT_EQ(secrets_api::secrets_snapshot(), before);
+  }
+
+  // A chunked body larger than SECRETSD_MAX_BODY_BYTES (65536 by default).
+  std::string before = secrets_api::secrets_snapshot();
+  RawResponse big = chunked_request("/api/secrets", {bearer}, 256u << 10);
+  EXPECT_EQ(big.status, 413) << big.body;
+  EXPECT_EQ(json::parse(big.body, nullptr, false).value("statusCode", 0), 413);
+  EXPECT_EQ(secrets_api::secrets_snapshot(), before);
+
+  // And the secret everyone aimed at is intact.
+  auto c = client();
+  auto got = c.Get("/api/secrets/EXISTING", auth_header(u.access_token));
+  ASSERT_EQ(got->status, 200);
+  EXPECT_EQ(body_of(got).at("data").at("value"), "keep-me");
+}
+
+}  // namespace
+}  // namespace secretsd::it
