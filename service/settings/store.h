@@ -1,0 +1,64 @@
+// global_settings: reads (masked), saves with a one-step previous value,
+// deletes and rollbacks, each change logged (who, when, which, how — never
+// the value) and announced with NOTIFY pgsecrets_settings '<name>' in the
+// same transaction. Sensitive values are encrypted by the pgsecrets
+// extension inside the statement; values always travel as bind parameters.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "db/pool.h"
+
+namespace secretsd::settings {
+
+inline constexpr const char* kNotifyChannel = "pgsecrets_settings";
+
+struct SettingView {
+  std::string name;
+  std::string value;  // masked when sensitive
+  bool is_sensitive = false;
+  std::optional<std::string> description;
+  std::string updated_at;
+  std::string updated_by;
+  bool has_previous = false;
+  nlohmann::json to_json() const;
+};
+
+class SettingsStore {
+ public:
+  explicit SettingsStore(db::ConnectionPool& pool) : pool_(pool) {}
+
+  std::vector<SettingView> list();
+  std::optional<SettingView> get(const std::string& name);
+
+  struct Saved {
+    SettingView view;
+    bool created = false;
+  };
+  // `description` nullopt keeps the current one.
+  Saved save(const std::string& name, const std::string& value, bool is_sensitive,
+             const std::optional<std::string>& description, const std::string& actor);
+  // False when there was no such setting.
+  bool remove(const std::string& name, const std::string& actor);
+
+  enum class RollbackOutcome { Done, NotFound, NoPrevious };
+  // Swaps the current and previous values (a second rollback redoes). With
+  // no previous value and `delete_if_none` (a canary failure on a new
+  // setting), deletes the setting instead. `action` goes to the log.
+  RollbackOutcome rollback(const std::string& name, const std::string& actor,
+                           const std::string& action = "rollback", bool delete_if_none = false);
+
+  // Decrypted values of those of `names` that exist, for runtime-env.
+  std::map<std::string, std::string> values(const std::vector<std::string>& names,
+                                            const std::string& actor);
+
+ private:
+  db::ConnectionPool& pool_;
+};
+
+}  // namespace secretsd::settings
