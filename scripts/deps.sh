@@ -9,7 +9,7 @@ packages=(
   postgresql-15 postgresql-client-15 postgresql-server-dev-15
   libsodium-dev libssl-dev libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev
 )
-test_packages=(libgtest-dev curl wrk)
+test_packages=(libgtest-dev curl wrk nodejs chromium)
 
 want=("${packages[@]}")
 if [ "${1:-}" = "--test" ]; then
@@ -22,6 +22,12 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The machine image may ship Node.js with its own npm (nodesource); Debian's
+# npm package would conflict with it, so it is only added when npm is absent.
+if [ "${1:-}" = "--test" ] && ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

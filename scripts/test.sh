@@ -8,6 +8,8 @@ source "$(dirname "$0")/lib.sh"
 
 "$PROJECT_DIR/scripts/deps.sh" --test
 build_all
+log "installing the browser tests' npm packages"
+(cd "$PROJECT_DIR/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 TEST_DIR=$(mktemp -d /tmp/pgsecrets-test.XXXXXX)
 TEST_PORT=${PGSECRETS_TEST_PORT:-55499}
