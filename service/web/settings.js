@@ -182,14 +182,16 @@ function onTabKey(event) {
 }
 
 // ------------------------------------------------------------------ secrets
-async function loadSecrets() {
+// `status` is announced only once the table shows the change it reports,
+// so a screen reader (or a test) never reads "Saved" next to stale rows.
+async function loadSecrets(status = "") {
   const tbody = $("secrets-table").querySelector("tbody");
   try {
     const body = await api("GET", "/api/secrets?limit=500");
     const rows = body.data || [];
     tbody.replaceChildren(...rows.map(secretRow));
     show($("secrets-empty"), rows.length === 0);
-    $("secrets-status").textContent = "";
+    $("secrets-status").textContent = status;
   } catch (err) {
     $("secrets-status").textContent = err.message;
     if (err.status === 401) signOut();
@@ -239,6 +241,7 @@ async function saveSecret(event) {
   setError($("secret-error"), "");
   const value = $("secret-value").value;
   const description = $("secret-description").value;
+  let status;
   try {
     if (state.editing) {
       const body = {};
@@ -249,7 +252,7 @@ async function saveSecret(event) {
         return;
       }
       await api("PUT", secretPath(state.editing), body);
-      $("secrets-status").textContent = `Saved ${state.editing.key}.`;
+      status = `Saved ${state.editing.key}.`;
     } else {
       const key = $("secret-key").value.trim();
       if (!value) {
@@ -260,11 +263,11 @@ async function saveSecret(event) {
       if (description) body.description = description;
       if (body.scope === "node") body.node_id = $("secret-node").value.trim();
       await api("POST", "/api/secrets", body);
-      $("secrets-status").textContent = `Added ${key}.`;
+      status = `Added ${key}.`;
     }
     $("secret-value").value = "";
     $("secret-dialog").close();
-    await loadSecrets();
+    await loadSecrets(status);
   } catch (err) {
     setError($("secret-error"), err.message);
   }
@@ -282,8 +285,7 @@ async function confirmDelete(event) {
   try {
     await api("DELETE", secretPath(state.deleting));
     $("delete-dialog").close();
-    $("secrets-status").textContent = `Deleted ${state.deleting.key}.`;
-    await loadSecrets();
+    await loadSecrets(`Deleted ${state.deleting.key}.`);
   } catch (err) {
     setError($("delete-error"), err.message);
   }

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { screenshot, skipReason, startStack } from "./lib/stack.mjs";
 
-const skip = skipReason();
+const skip = skipReason() ?? false;
 let stack;
 let page;
 const email = `ui-${process.pid}@example.test`;
