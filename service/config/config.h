@@ -31,7 +31,9 @@ struct Config {
   int refresh_token_expire_days = 30;      // 1..365
   std::optional<std::string> admin_api_key;  // ADMIN_API_KEY; unset -> admin endpoints off
   bool dev_mode = false;                   // SECRETSD_DEV_MODE 0/1
-  int threads = 8;                         // SECRETSD_THREADS 1..256
+  // A keep-alive connection holds a worker thread for its life (httplib is
+  // thread-per-connection), so this bounds concurrent clients, not CPU use.
+  int threads = 64;                        // SECRETSD_THREADS 1..256
   int pool_size = 8;                       // SECRETSD_POOL_SIZE 1..256
   int queue_limit = 64;                    // SECRETSD_QUEUE_LIMIT 1..100000
   std::size_t max_body_bytes = 65536;      // SECRETSD_MAX_BODY_BYTES 1024..16 MiB

@@ -39,7 +39,8 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{5000};
   std::chrono::milliseconds write_timeout{5000};
   std::chrono::seconds keep_alive_timeout{5};
-  std::size_t keep_alive_max_requests = 100;
+  // nginx's default since 1.19.10: a client that races a close is rare.
+  std::size_t keep_alive_max_requests = 1000;
   // How long an early close (413, 503, ...) drains the peer's leftover input
   // so that the response is not lost to a TCP reset.
   std::chrono::milliseconds close_linger{500};

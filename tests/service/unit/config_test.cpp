@@ -60,7 +60,7 @@ TEST(Config, DefaultsWithOnlyASecretKey) {
   EXPECT_EQ(c.refresh_token_expire_days, 30);
   EXPECT_FALSE(c.admin_api_key.has_value());
   EXPECT_FALSE(c.dev_mode);
-  EXPECT_EQ(c.threads, 8);
+  EXPECT_EQ(c.threads, 64);
   EXPECT_EQ(c.pool_size, 8);
   EXPECT_EQ(c.queue_limit, 64);
   EXPECT_EQ(c.max_body_bytes, 65536u);
