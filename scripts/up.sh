@@ -6,6 +6,8 @@
 #
 #   scripts/up.sh          start (or restart) everything
 #   scripts/up.sh stop     stop secretsd and the cluster
+# PGSECRETS_HOME (.pgsecrets), PGSECRETS_PORT (55432) and PORT_SECRETSD
+# (7701) move the state folder and the ports.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -28,8 +30,12 @@ if [ "${1:-}" = "stop" ]; then
   exit 0
 fi
 
-"$PROJECT_DIR/scripts/deps.sh"
-build_all
+# PGSECRETS_SKIP_BUILD=1: the test suite's quick-start check, which runs
+# after scripts/test.sh has installed and built everything.
+if [ "${PGSECRETS_SKIP_BUILD:-0}" != 1 ]; then
+  "$PROJECT_DIR/scripts/deps.sh"
+  build_all
+fi
 
 cluster_init "$STATE_DIR" "$PORT"
 cluster_start "$STATE_DIR"
@@ -57,7 +63,6 @@ if [ ! -f "$ENV_FILE" ]; then
   (
     umask 077
     cat >"$ENV_FILE" <<EOF
-DATABASE_URL=host=$STATE_DIR/run port=$PORT dbname=$DB user=secretsd
 PORT=$SECRETSD_PORT
 BIND=127.0.0.1
 AUTH_SECRET_KEY=$(openssl rand -hex 32)
@@ -65,6 +70,11 @@ ADMIN_API_KEY=$(openssl rand -hex 32)
 EOF
   )
 fi
+# Derived, not secret: rewritten on every run so it follows PGSECRETS_PORT.
+# Quoted, because the file is sourced by a shell and the value has spaces.
+database_url="host=$STATE_DIR/run port=$PORT dbname=$DB user=secretsd"
+sed -i '/^DATABASE_URL=/d' "$ENV_FILE"
+printf "DATABASE_URL='%s'\n" "$database_url" >>"$ENV_FILE"
 
 if [ -x "$BUILD_DIR/bin/secretsd" ]; then
   stop_secretsd

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The README's first command, as a user runs it: scripts/up.sh starts a
+# private cluster and secretsd, a secret written over REST reads back over
+# SQL, and a second run keeps the data, the root key and the credentials.
+# Uses its own state folder and ports; the build is scripts/test.sh's.
+set -euo pipefail
+PROJECT_DIR=${PROJECT_SOURCE_DIR:?run through ctest}
+source "$PROJECT_DIR/scripts/lib.sh"
+[ "${PGSECRETS_TEST_DB:-0}" = 1 ] || { echo "needs scripts/test.sh"; exit 77; }
+
+HOME_DIR=$(mktemp -d /tmp/pgsecrets-quickstart.XXXXXX)
+export PGSECRETS_HOME=$HOME_DIR PGSECRETS_PORT=55494 PORT_SECRETSD=55493 PGSECRETS_SKIP_BUILD=1
+up() { bash "$PROJECT_DIR/scripts/up.sh" "$@"; }
+cleanup() { up stop >/dev/null 2>&1 || true; rm -rf "$HOME_DIR"; }
+trap cleanup EXIT
+
+failures=0
+check() {  # check NAME COMMAND...
+  if "${@:2}"; then echo "ok - $1"; else echo "not ok - $1"; failures=$((failures + 1)); fi
+}
+base=http://127.0.0.1:$PORT_SECRETSD
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+up >"$HOME_DIR/up1.log" 2>&1 || { cat "$HOME_DIR/up1.log"; exit 1; }
+check "prints the psql command" grep -q "psql -h $HOME_DIR/run -p 55494 -U postgres pgsecrets" "$HOME_DIR/up1.log"
+check "root key file is 0600" test "$(stat -c %a "$HOME_DIR/keys/root.key")" = 600
+check "secretsd env file is 0600" test "$(stat -c %a "$HOME_DIR/secretsd.env")" = 600
+check "secretsd is ready" curl -fsS "$base/ready" -o /dev/null
+
+reg=$(curl -fsS -X POST "$base/api/v0/auth/register" -H 'Content-Type: application/json' \
+  -d '{"email":"quick@example.test","password":"quick start passphrase","household_name":"Quick"}')
+token=$(json_field '["access_token"]' <<<"$reg")
+household=$(json_field '["household_id"]' <<<"$reg")
+curl -fsS -X POST "$base/api/secrets" -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' -d '{"key":"QUICK_START_KEY","value":"qs-value-1"}' -o /dev/null
+
+psql_home() { psql -X -At -h "$HOME_DIR/run" -p 55494 -U postgres pgsecrets "$@"; }
+# set_context is for the gateway role: read as a role granted the household.
+psql_home -q -c "CREATE ROLE quickstart_reader; SELECT secrets.grant_household('quickstart_reader', '$household', 'read')" >/dev/null
+read_back() { psql_home -c "SET ROLE quickstart_reader" -c "SELECT secrets.get_secret('QUICK_START_KEY', 'integration')" | tail -1; }
+check "a REST write reads back over SQL" test "$(read_back)" = qs-value-1
+
+key_before=$(sha256sum "$HOME_DIR/keys/root.key")
+env_before=$(grep -v '^DATABASE_URL=' "$HOME_DIR/secretsd.env" | sha256sum)
+up >"$HOME_DIR/up2.log" 2>&1 || { cat "$HOME_DIR/up2.log"; exit 1; }
+check "second run keeps the root key" test "$(sha256sum "$HOME_DIR/keys/root.key")" = "$key_before"
+check "second run keeps the credentials" test "$(grep -v '^DATABASE_URL=' "$HOME_DIR/secretsd.env" | sha256sum)" = "$env_before"
+check "second run keeps the data" test "$(read_back)" = qs-value-1
+login=$(curl -fsS -X POST "$base/api/v0/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"quick@example.test","password":"quick start passphrase"}')
+token=$(json_field '["access_token"]' <<<"$login")
+check "the user can still log in and read over REST" \
+  test "$(curl -fsS "$base/api/secrets/QUICK_START_KEY" -H "Authorization: Bearer $token" | json_field '["data"]["value"]')" = qs-value-1
+check "the value is not in secretsd's log" bash -c "! grep -q qs-value-1 '$HOME_DIR/log/secretsd.log'"
+
+up stop >/dev/null 2>&1
+check "stop stops secretsd" bash -c "! curl -fsS '$base/health' -o /dev/null 2>/dev/null"
+
+echo "1..10 ($failures failed)"
+[ "$failures" -eq 0 ]
