@@ -14,8 +14,9 @@ up() { bash "$PROJECT_DIR/scripts/up.sh" "$@"; }
 cleanup() { up stop >/dev/null 2>&1 || true; rm -rf "$HOME_DIR"; }
 trap cleanup EXIT
 
-failures=0
+failures=0 checks=0
 check() {  # check NAME COMMAND...
+  checks=$((checks + 1))
   if "${@:2}"; then echo "ok - $1"; else echo "not ok - $1"; failures=$((failures + 1)); fi
 }
 base=http://127.0.0.1:$PORT_SECRETSD
@@ -56,5 +57,5 @@ check "the value is not in secretsd's log" bash -c "! grep -q qs-value-1 '$HOME_
 up stop >/dev/null 2>&1
 check "stop stops secretsd" bash -c "! curl -fsS '$base/health' -o /dev/null 2>/dev/null"
 
-echo "1..10 ($failures failed)"
+echo "1..$checks ($failures failed)"
 [ "$failures" -eq 0 ]
