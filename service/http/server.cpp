@@ -363,6 +363,7 @@ void Server::serve_connection(socket_t sock) {
     bool last = served + 1 == max_requests;
     bool client_closes = false;
     bool ok = process_request(stream, last, client_closes, nullptr);
+    ok = stream.flush() && ok;
     if (scope.close_connection || stream.cap_exceeded()) {
       owned.set_linger(options_.close_linger);
       return;

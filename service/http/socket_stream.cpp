@@ -65,13 +65,20 @@ bool CappedSocketStream::is_writable() const {
   return poll_for(sock_, POLLOUT, limits_.write_timeout) > 0;
 }
 
+// On this kind of VM a system call costs over a microsecond, so the socket
+// is read first and polled only when it has nothing yet: the request that
+// wait_for_next_request() saw arrive is read without a second poll.
 bool CappedSocketStream::fill_buffer() {
-  if (!wait_readable(sock_, limits_.read_timeout)) return false;
+  if (!flush()) return false;  // e.g. "100 Continue" must reach the client first
   ssize_t n;
-  do {
-    n = ::recv(sock_, buf_, sizeof(buf_), 0);
-  } while (n < 0 && errno == EINTR);
-  if (n <= 0) return false;
+  for (;;) {
+    n = ::recv(sock_, buf_, sizeof(buf_), MSG_DONTWAIT);
+    if (n >= 0) break;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    if (!wait_readable(sock_, limits_.read_timeout)) return false;
+  }
+  if (n == 0) return false;
   buf_pos_ = 0;
   buf_len_ = static_cast<std::size_t>(n);
   return true;
@@ -90,13 +97,43 @@ ssize_t CappedSocketStream::read(char* ptr, size_t size) {
   return static_cast<ssize_t>(n);
 }
 
+namespace {
+// A response head plus a typical JSON body fit; a static file does not and
+// is sent as it comes.
+constexpr std::size_t kCoalesceBytes = 16u << 10;
+}  // namespace
+
 ssize_t CappedSocketStream::write(const char* ptr, size_t size) {
-  if (!is_writable()) return -1;
-  ssize_t n;
-  do {
-    n = ::send(sock_, ptr, size, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n;
+  if (pending_output_.size() + size <= kCoalesceBytes) {
+    pending_output_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  if (!flush() || !send_all(ptr, size)) return -1;
+  return static_cast<ssize_t>(size);
+}
+
+bool CappedSocketStream::flush() {
+  if (pending_output_.empty()) return true;
+  bool ok = send_all(pending_output_.data(), pending_output_.size());
+  pending_output_.clear();
+  return ok;
+}
+
+// Sends without polling first; waits for room only when the socket buffer
+// is full, within the write timeout.
+bool CappedSocketStream::send_all(const char* ptr, size_t size) {
+  std::size_t sent = 0;
+  while (sent < size) {
+    ssize_t n = ::send(sock_, ptr + sent, size - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && is_writable()) continue;
+    return false;
+  }
+  return true;
 }
 
 void CappedSocketStream::get_remote_ip_and_port(std::string& ip, int& port) const {

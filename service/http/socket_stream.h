@@ -32,13 +32,19 @@ class CappedSocketStream final : public httplib::Stream {
   bool is_readable() const override;
   bool is_writable() const override;
   ssize_t read(char* ptr, size_t size) override;
+  // Small writes are held until flush() or the next read, so that a
+  // response's head and body leave in one send() (httplib writes them
+  // separately). Larger ones go straight out.
   ssize_t write(const char* ptr, size_t size) override;
+  // Sends what write() held; false if the peer is gone.
+  bool flush();
   void get_remote_ip_and_port(std::string& ip, int& port) const override;
   void get_local_ip_and_port(std::string& ip, int& port) const override;
   socket_t socket() const override { return sock_; }
 
  private:
   bool fill_buffer();
+  bool send_all(const char* ptr, size_t size);
 
   socket_t sock_;
   StreamLimits limits_;
@@ -49,6 +55,7 @@ class CappedSocketStream final : public httplib::Stream {
   char buf_[4096];
   std::size_t buf_pos_ = 0;
   std::size_t buf_len_ = 0;
+  std::string pending_output_;
   std::string remote_ip_;
   int remote_port_ = -1;
   std::string local_ip_;
