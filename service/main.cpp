@@ -18,6 +18,7 @@
 
 #include <pqxx/connection>
 
+#include "process/hardening.h"
 #include "app.h"
 #include "auth/routes.h"
 #include "config/config.h"
@@ -163,6 +164,9 @@ int serve(Config config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!secretsd::forbid_core_dumps()) {
+    std::cerr << "secretsd: warning: could not disable core dumps\n";
+  }
   // Before any thread exists, so every thread inherits the mask.
   const sigset_t signals = stop_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
