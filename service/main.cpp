@@ -18,7 +18,6 @@
 
 #include <pqxx/connection>
 
-#include "process/hardening.h"
 #include "app.h"
 #include "auth/routes.h"
 #include "config/config.h"
@@ -26,6 +25,7 @@
 #include "health/routes.h"
 #include "http/access_log.h"
 #include "http/server.h"
+#include "process/hardening.h"
 #include "secrets/routes.h"
 #include "settings/routes.h"
 #include "ui/routes.h"
