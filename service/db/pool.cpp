@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include <algorithm>
+
 #include <pqxx/except>
 
 namespace secretsd::db {
@@ -65,6 +67,11 @@ std::size_t ConnectionPool::idle_connections() const {
   return idle_.size();
 }
 
+std::size_t ConnectionPool::waiting() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return waiters_.size();
+}
+
 std::unique_ptr<pqxx::connection> ConnectionPool::open_connection() {
   auto conn = std::make_unique<pqxx::connection>(conninfo_);
   // libpqxx 6 silently reconnects a broken connection on the next
@@ -78,53 +85,83 @@ std::unique_ptr<pqxx::connection> ConnectionPool::open_connection() {
   return conn;
 }
 
+// A slot (open_ already counts it) is no longer used: the oldest waiter
+// may open a connection in it, or else it is freed.
 void ConnectionPool::forget_slot() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (waiters_.empty()) {
     --open_;
+    return;
   }
-  available_.notify_one();
+  Waiter* next = waiters_.front();
+  waiters_.pop_front();
+  next->may_open = true;
+  next->wake.notify_one();  // under the lock: `next` lives only until it wakes
+}
+
+// Opens a connection in a slot the caller already holds.
+Lease ConnectionPool::lease_new() {
+  try {
+    return Lease(*this, open_connection());
+  } catch (...) {
+    forget_slot();
+    throw;
+  }
+}
+
+// The poll in still_alive() runs outside the lock; a connection that died
+// while idle is replaced in the same slot.
+Lease ConnectionPool::lease_checked(std::unique_ptr<pqxx::connection> conn) {
+  if (still_alive(*conn)) return Lease(*this, std::move(conn));
+  conn.reset();
+  return lease_new();
 }
 
 Lease ConnectionPool::acquire(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock<std::mutex> lock(mutex_);
-  for (;;) {
-    bool ready = available_.wait_until(
-        lock, deadline, [this] { return !idle_.empty() || open_ < size_; });
-    if (!ready) throw PoolTimeout();
-
-    if (!idle_.empty()) {
-      auto conn = std::move(idle_.back());
-      idle_.pop_back();
-      if (still_alive(*conn)) return Lease(*this, std::move(conn));
-      --open_;  // dead while idle: drop it and look again (may open anew)
-      continue;
-    }
-
-    ++open_;  // reserve the slot, then connect without holding the lock
+  if (waiters_.empty() && !idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
     lock.unlock();
-    try {
-      return Lease(*this, open_connection());
-    } catch (...) {
-      forget_slot();
-      throw;
-    }
+    return lease_checked(std::move(conn));
   }
+  if (waiters_.empty() && open_ < size_) {
+    ++open_;
+    lock.unlock();
+    return lease_new();
+  }
+
+  Waiter me;
+  waiters_.push_back(&me);
+  const bool served =
+      me.wake.wait_until(lock, deadline, [&me] { return me.handed || me.may_open; });
+  if (!served) {
+    waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &me));
+    throw PoolTimeout();
+  }
+  // release()/forget_slot() took us off the queue.
+  auto conn = std::move(me.handed);
+  lock.unlock();
+  if (conn) return lease_checked(std::move(conn));
+  return lease_new();
 }
 
 void ConnectionPool::release(std::unique_ptr<pqxx::connection> conn, bool broken) {
-  bool keep = !broken && conn->is_open();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (keep) {
-      idle_.push_back(std::move(conn));
-    } else {
-      --open_;
-    }
+  if (broken || !conn->is_open()) {
+    conn.reset();  // closed outside the lock
+    forget_slot();
+    return;
   }
-  available_.notify_one();
-  // A dropped connection is closed here, outside the lock.
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (waiters_.empty()) {
+    idle_.push_back(std::move(conn));
+    return;
+  }
+  Waiter* next = waiters_.front();
+  waiters_.pop_front();
+  next->handed = std::move(conn);
+  next->wake.notify_one();  // under the lock: `next` lives only until it wakes
 }
 
 }  // namespace secretsd::db

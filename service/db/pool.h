@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,9 @@ class ConnectionPool {
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 
   // Waits at most `timeout` for a connection, else throws PoolTimeout.
+  // Waiters are served first come, first served: a released connection is
+  // handed to the oldest waiter, never to a newcomer (without that, under
+  // saturation a few unlucky requests waited hundreds of milliseconds).
   // Opening a new connection may throw pqxx::broken_connection (database
   // down); the slot is released again.
   Lease acquire(std::chrono::milliseconds timeout);
@@ -76,19 +80,29 @@ class ConnectionPool {
   std::size_t size() const { return size_; }
   std::size_t open_connections() const;  // idle + leased
   std::size_t idle_connections() const;
+  std::size_t waiting() const;  // callers blocked in acquire()
 
  private:
+  // One blocked acquire(); lives on its stack while it is queued.
+  struct Waiter {
+    std::condition_variable wake;
+    std::unique_ptr<pqxx::connection> handed;  // set by release()
+    bool may_open = false;                     // a freed slot was passed on
+  };
+
   friend class Lease;
   void release(std::unique_ptr<pqxx::connection> conn, bool broken);
   std::unique_ptr<pqxx::connection> open_connection();
   void forget_slot();
+  Lease lease_checked(std::unique_ptr<pqxx::connection> conn);
+  Lease lease_new();
 
   const std::string conninfo_;
   const std::size_t size_;
   const OnConnect on_connect_;
 
   mutable std::mutex mutex_;
-  std::condition_variable available_;
+  std::deque<Waiter*> waiters_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
   std::size_t open_ = 0;  // idle + leased + being opened
 };

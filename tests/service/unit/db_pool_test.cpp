@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -63,6 +65,54 @@ TEST_F(DbPoolTest, ReleasedLeaseWakesAWaiter) {
   });
   EXPECT_NO_THROW(pool.acquire(5s));
   releaser.join();
+}
+
+// Under saturation a newcomer must not overtake a caller already waiting:
+// connections go to waiters in arrival order, and a timed-out waiter leaves
+// the queue without taking one.
+TEST_F(DbPoolTest, WaitersAreServedInArrivalOrder) {
+  ConnectionPool pool(scratch_->conninfo(), 1);
+  auto held = std::make_unique<Lease>(pool.acquire(1s));
+  EXPECT_THROW(pool.acquire(50ms), PoolTimeout);
+  EXPECT_EQ(pool.waiting(), 0u);
+
+  std::mutex order_mutex;
+  std::vector<int> order;
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 4; ++i) {
+    waiters.emplace_back([&, i] {
+      Lease lease = pool.acquire(10s);
+      std::lock_guard<std::mutex> lock(order_mutex);
+      order.push_back(i);
+    });
+    // The next waiter starts only once this one is queued.
+    while (pool.waiting() != static_cast<std::size_t>(i + 1)) std::this_thread::sleep_for(1ms);
+  }
+  held.reset();
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(pool.waiting(), 0u);
+  EXPECT_EQ(pool.open_connections(), 1u);
+}
+
+TEST_F(DbPoolTest, ANewcomerDoesNotOvertakeAWaiter) {
+  ConnectionPool pool(scratch_->conninfo(), 1);
+  auto held = std::make_unique<Lease>(pool.acquire(1s));
+  std::promise<void> waiter_served;
+  std::promise<void> let_go;
+  std::thread waiter([&] {
+    Lease lease = pool.acquire(10s);
+    waiter_served.set_value();
+    let_go.get_future().wait();
+  });
+  while (pool.waiting() != 1) std::this_thread::sleep_for(1ms);
+  held.reset();
+  // Released with a waiter queued: the connection is already the waiter's.
+  EXPECT_THROW(pool.acquire(0ms), PoolTimeout);
+  waiter_served.get_future().wait();
+  let_go.set_value();
+  waiter.join();
+  EXPECT_NO_THROW(pool.acquire(1s));
 }
 
 TEST_F(DbPoolTest, BrokenConnectionIsReplaced) {
