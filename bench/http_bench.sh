@@ -18,9 +18,9 @@
 #   PGSECRETS_HTTP_BENCH_PORT       PostgreSQL port (55481)
 #   PGSECRETS_HTTP_BENCH_HTTP_PORT  secretsd port (55482)
 #   PGSECRETS_HTTP_BENCH_SECONDS    duration of each run (20)
-#   SECRETSD_THREADS                secretsd workers (40: one per wrk connection
-#                                   plus headroom -- the server serves a
-#                                   keep-alive connection on one worker)
+#   SECRETSD_THREADS                secretsd workers (64, secretsd's default: at
+#                                   least one per wrk connection -- the server
+#                                   serves a keep-alive connection on one worker)
 #   SECRETSD_POOL_SIZE              database connections (4 x cores: measured
 #                                   best of 4, 8, 16, 32 on 2 cores)
 #   PGSECRETS_BENCH_KEEP=1          keep the scratch directory
@@ -31,7 +31,7 @@ PG_PORT=${PGSECRETS_HTTP_BENCH_PORT:-55481}
 HTTP_PORT=${PGSECRETS_HTTP_BENCH_HTTP_PORT:-55482}
 SECONDS_PER_RUN=${PGSECRETS_HTTP_BENCH_SECONDS:-20}
 CORES=$(nproc)
-THREADS=${SECRETSD_THREADS:-40}
+THREADS=${SECRETSD_THREADS:-64}
 POOL=${SECRETSD_POOL_SIZE:-$((4 * CORES))}
 CLIENTS=32
 DB=pgsecrets_http_bench
@@ -123,6 +123,9 @@ curl -fsS "$BASE/api/secrets/$KEY" -H "$AUTH" >/dev/null
 LUA="$BENCH_DIR/auth.lua"
 (umask 077; printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$LUA")
 WRK_CMD=(wrk -t2 -c"$CLIENTS" -d"${SECONDS_PER_RUN}s" --latency -s "$LUA" "$BASE/api/secrets/$KEY")
+# A 3 s warm-up first, so the pool's connections are open (pgbench's tps
+# excludes its connection time too).
+wrk -t2 -c"$CLIENTS" -d3s -s "$LUA" "$BASE/api/secrets/$KEY" >/dev/null
 log "wrk: ${WRK_CMD[*]}"
 "${WRK_CMD[@]}" >"$BENCH_DIR/wrk.out"
 
