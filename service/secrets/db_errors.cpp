@@ -61,8 +61,22 @@ ApiError map_sql_error(const pqxx::sql_error& error, const std::string& key) {
     return {400, "Bad request"};
   }
   if (state == "23505") return {409, already_exists_message(key)};
-  if (state == "P0002") return {404, not_found_message(key)};
-  if (state == "SE005") return {409, "Secret was changed concurrently; retry"};
+  if (state == "P0002") {
+    // The API's own "not kept"/"no deleted secret" texts name only the
+    // (validated) key and a version number; anything else gets the generic one.
+    auto message = primary_message(error.what());
+    for (std::string_view known : {"Version ", "No deleted secret with key \""}) {
+      if (message.substr(0, known.size()) == known) return {404, std::string(message)};
+    }
+    return {404, not_found_message(key)};
+  }
+  // Only a write with If-Match passes an expected version.
+  if (state == "SE005") {
+    return {412, "Secret with key \"" + key + "\" has changed since the version in If-Match"};
+  }
+  if (state == "SE006") {
+    return {410, "Secret with key \"" + key + "\" was deleted too long ago to be restored"};
+  }
   if (state == "42501") return {403, "Forbidden"};
   if (state == "SE001") {
     log_event("secret_decrypt_failed", state);

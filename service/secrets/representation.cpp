@@ -27,7 +27,7 @@ nlohmann::json iso_time_or_null(const pqxx::field& f) {
   std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
   if (gmtime_r(&t, &tm) == nullptr) return nullptr;
-  char buf[40];
+  char buf[80];  // room for any int fields, so the compiler can prove no truncation
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return std::string(buf);
@@ -56,6 +56,20 @@ nlohmann::json secret_json(const pqxx::row& row) {
   auto out = metadata_json(row);
   out["value"] = text_or_null(row["value"]);
   return out;
+}
+
+nlohmann::json version_json(const pqxx::row& row) {
+  return {
+      {"version", row["version"].as<long long>(0)},
+      {"isCurrent", row["is_current"].as<bool>(false)},
+      {"valueType", text_or_null(row["value_type"])},
+      {"hasValue", row["has_value"].as<bool>(false)},
+      {"keyVersion", row["key_version"].is_null() ? nlohmann::json(nullptr)
+                                                  : nlohmann::json(row["key_version"].as<long long>())},
+      {"writtenAt", iso_time_or_null(row["written_at_ms"])},
+      {"writtenBy", text_or_null(row["written_by"])},
+      {"deletedAt", iso_time_or_null(row["deleted_at_ms"])},
+  };
 }
 
 }  // namespace secretsd::secrets

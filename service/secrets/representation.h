@@ -14,4 +14,8 @@ nlohmann::json metadata_json(const pqxx::row& row);
 // metadata_json plus "value" (the row's `value` column).
 nlohmann::json secret_json(const pqxx::row& row);
 
+// One kept version: {"version","isCurrent","valueType","hasValue",
+// "keyVersion","writtenAt","writtenBy","deletedAt"}. Never a value.
+nlohmann::json version_json(const pqxx::row& row);
+
 }  // namespace secretsd::secrets

@@ -2,10 +2,17 @@
 // statement on a leased connection (secrets/statements.h).
 //
 //   GET    /api/secrets?scope=&node_id=&limit=&offset=   metadata, paginated
-//   GET    /api/secrets/{key}?scope=&node_id=            metadata + value
+//   GET    /api/secrets/{key}?scope=&node_id=&version=   metadata + value, ETag
 //   POST   /api/secrets                                  create
-//   PUT    /api/secrets/{key}?scope=&node_id=            change value/description
-//   DELETE /api/secrets/{key}?scope=&node_id=            delete
+//   PUT    /api/secrets/{key}?scope=&node_id=            change value/description (If-Match)
+//   DELETE /api/secrets/{key}?scope=&node_id=            soft delete (If-Match)
+//   GET    /api/secrets/{key}/versions                   kept versions, metadata only
+//   POST   /api/secrets/{key}/rollback  {"version": n}   old value as a new version (If-Match)
+//   POST   /api/secrets/{key}/restore                    undo a delete within the retention
+//
+// ETag is "v<version>" of the representation; If-Match "v<n>" makes a write
+// conditional on n being the current version (412 otherwise), "*" on the
+// secret existing.
 #include "secrets/routes.h"
 
 #include <chrono>
@@ -40,6 +47,25 @@ void send_error(http::Exchange& ex, const ApiError& e) {
 
 void send_data(http::Exchange& ex, nlohmann::json data) {
   http::json_response(ex.res, 200, {{"data", std::move(data)}});
+}
+
+// A single secret's representation, with the ETag of its version.
+void send_secret(http::Exchange& ex, const pqxx::row& row, nlohmann::json data) {
+  ex.res.set_header("ETag", secrets::etag_for(row["version"].as<long long>(0)));
+  send_data(ex, std::move(data));
+}
+
+// The If-Match expectation to pass to SQL (nullopt: none, or "*" which the
+// write's own not-found check covers); the error already sent otherwise.
+std::optional<std::optional<int>> expected_version(http::Exchange& ex) {
+  auto if_match = secrets::read_if_match(ex.req);
+  if (auto* e = std::get_if<ApiError>(&if_match)) {
+    send_error(ex, *e);
+    return std::nullopt;
+  }
+  auto expected = std::get<std::optional<int>>(if_match);
+  if (expected == secrets::kAnyVersion) expected.reset();
+  return expected;
 }
 
 // Runs fn(statements) on a leased connection outside a transaction block
@@ -145,14 +171,22 @@ void get_secret(http::Exchange& ex, App& app) {
   auto scope = secrets::read_scope(ex.req, nullptr, defaults_for(*ctx));
   if (failed(ex, scope)) return;
   const auto& sc = std::get<secrets::Scope>(scope);
+  auto version = secrets::read_version_query(ex.req);
+  if (failed(ex, version)) return;
+  const auto& wanted = std::get<std::optional<int>>(version);
 
   auto result = run(app, *key, [&](SecretsStatements& s) {
-    return s.get(*ctx, *key, sc.scope, sc.node_id);
+    return wanted ? s.get_version(*ctx, *key, sc.scope, sc.node_id, *wanted)
+                  : s.get(*ctx, *key, sc.scope, sc.node_id);
   });
   if (failed(ex, result)) return;
   const auto& rows = std::get<pqxx::result>(result);
+  if (rows.empty() && wanted) {
+    return send_error(ex, {404, "Version " + std::to_string(*wanted) + " of secret \"" + *key +
+                                    "\" is not kept"});
+  }
   if (rows.empty()) return send_error(ex, {404, secrets::not_found_message(*key)});
-  send_data(ex, secrets::secret_json(rows[0]));
+  send_secret(ex, rows[0], secrets::secret_json(rows[0]));
 }
 
 void create_secret(http::Exchange& ex, App& app) {
@@ -168,7 +202,8 @@ void create_secret(http::Exchange& ex, App& app) {
                     r.description);
   });
   if (failed(ex, result)) return;
-  send_data(ex, secrets::metadata_json(std::get<pqxx::result>(result).at(0)));
+  const auto& row = std::get<pqxx::result>(result).at(0);
+  send_secret(ex, row, secrets::metadata_json(row));
 }
 
 void update_secret(http::Exchange& ex, App& app) {
@@ -180,12 +215,15 @@ void update_secret(http::Exchange& ex, App& app) {
   if (failed(ex, request)) return;
   const auto& r = std::get<secrets::UpdateRequest>(request);
   if (refuse_node_write(ex, *ctx, r.scope)) return;
+  auto expected = expected_version(ex);
+  if (!expected) return;
 
   auto result = run(app, *key, [&](SecretsStatements& s) {
-    return s.update(*ctx, *key, r.scope.scope, r.scope.node_id, r.value, r.description);
+    return s.update(*ctx, *key, r.scope.scope, r.scope.node_id, r.value, r.description, *expected);
   });
   if (failed(ex, result)) return;
-  send_data(ex, secrets::metadata_json(std::get<pqxx::result>(result).at(0)));
+  const auto& row = std::get<pqxx::result>(result).at(0);
+  send_secret(ex, row, secrets::metadata_json(row));
 }
 
 void delete_secret(http::Exchange& ex, App& app) {
@@ -197,9 +235,11 @@ void delete_secret(http::Exchange& ex, App& app) {
   if (failed(ex, scope)) return;
   const auto& sc = std::get<secrets::Scope>(scope);
   if (refuse_node_write(ex, *ctx, sc)) return;
+  auto expected = expected_version(ex);
+  if (!expected) return;
 
   auto result = run(app, *key, [&](SecretsStatements& s) {
-    return s.remove(*ctx, *key, sc.scope, sc.node_id);
+    return s.remove(*ctx, *key, sc.scope, sc.node_id, *expected);
   });
   if (failed(ex, result)) return;
   const auto& rows = std::get<pqxx::result>(result);
@@ -209,12 +249,75 @@ void delete_secret(http::Exchange& ex, App& app) {
   send_data(ex, {{"deleted", true}});
 }
 
+void list_versions(http::Exchange& ex, App& app) {
+  auto ctx = authorize(ex, app);
+  if (!ctx) return;
+  auto key = path_key(ex);
+  if (!key) return;
+  auto scope = secrets::read_scope(ex.req, nullptr, defaults_for(*ctx));
+  if (failed(ex, scope)) return;
+  const auto& sc = std::get<secrets::Scope>(scope);
+
+  auto result = run(app, *key, [&](SecretsStatements& s) {
+    return s.versions(*ctx, *key, sc.scope, sc.node_id);
+  });
+  if (failed(ex, result)) return;
+  const auto& rows = std::get<pqxx::result>(result);
+  if (rows.empty()) return send_error(ex, {404, secrets::not_found_message(*key)});
+  nlohmann::json data = nlohmann::json::array();
+  for (const auto& row : rows) data.push_back(secrets::version_json(row));
+  send_data(ex, std::move(data));
+}
+
+void rollback_secret(http::Exchange& ex, App& app) {
+  auto ctx = authorize(ex, app);
+  if (!ctx) return;
+  auto key = path_key(ex);
+  if (!key) return;
+  auto request = secrets::read_rollback_request(ex.req, ex.body, defaults_for(*ctx));
+  if (failed(ex, request)) return;
+  const auto& r = std::get<secrets::RollbackRequest>(request);
+  if (refuse_node_write(ex, *ctx, r.scope)) return;
+  auto expected = expected_version(ex);
+  if (!expected) return;
+
+  auto result = run(app, *key, [&](SecretsStatements& s) {
+    return s.rollback(*ctx, *key, r.scope.scope, r.scope.node_id, r.version, *expected);
+  });
+  if (failed(ex, result)) return;
+  const auto& row = std::get<pqxx::result>(result).at(0);
+  send_secret(ex, row, secrets::metadata_json(row));
+}
+
+void restore_secret(http::Exchange& ex, App& app) {
+  auto ctx = authorize(ex, app);
+  if (!ctx) return;
+  auto key = path_key(ex);
+  if (!key) return;
+  auto scope = secrets::read_restore_request(ex.req, ex.body, defaults_for(*ctx));
+  if (failed(ex, scope)) return;
+  const auto& sc = std::get<secrets::Scope>(scope);
+  if (refuse_node_write(ex, *ctx, sc)) return;
+
+  auto result = run(app, *key, [&](SecretsStatements& s) {
+    return s.restore(*ctx, *key, sc.scope, sc.node_id);
+  });
+  if (failed(ex, result)) return;
+  const auto& row = std::get<pqxx::result>(result).at(0);
+  send_secret(ex, row, secrets::metadata_json(row));
+}
+
 }  // namespace
 
 void register_secrets_routes(http::Server& server, App& app) {
   // (.+): every non-empty remainder reaches the handler, so a malformed key
   // ("A/B", "../X", "%00") is answered by the key rule (400), not a bare 404.
   const std::string one = R"(/api/secrets/(.+))";
+  // Before `one`, which would take "KEY/versions" for a key (and refuse it).
+  const std::string sub = R"(/api/secrets/([^/]+)/)";
+  server.get(sub + "versions", [&app](http::Exchange& ex) { list_versions(ex, app); });
+  server.post(sub + "rollback", [&app](http::Exchange& ex) { rollback_secret(ex, app); });
+  server.post(sub + "restore", [&app](http::Exchange& ex) { restore_secret(ex, app); });
   server.get("/api/secrets", [&app](http::Exchange& ex) { list_secrets(ex, app); });
   server.post("/api/secrets", [&app](http::Exchange& ex) { create_secret(ex, app); });
   server.get(one, [&app](http::Exchange& ex) { get_secret(ex, app); });

@@ -10,6 +10,10 @@ constexpr const char* kList = "secretsd_secret_list";
 constexpr const char* kCreate = "secretsd_secret_create";
 constexpr const char* kUpdate = "secretsd_secret_update";
 constexpr const char* kDelete = "secretsd_secret_delete";
+constexpr const char* kGetVersion = "secretsd_secret_get_version";
+constexpr const char* kVersions = "secretsd_secret_versions";
+constexpr const char* kRollback = "secretsd_secret_rollback";
+constexpr const char* kRestore = "secretsd_secret_restore";
 
 // $1 household, $2 actor, $3 calling node ('' = none). An empty string
 // stands for NULL in text parameters: libpqxx 6.4 has no portable optional.
@@ -65,14 +69,62 @@ const std::string kUpdateSql =
     "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
     ", $4::text AS key, $5::text AS scope, NULLIF($6::text, '') AS node_id,"
     " CASE WHEN $8::boolean THEN $7::text END AS value,"
-    " CASE WHEN $10::boolean THEN $9::text END AS description) "
+    " CASE WHEN $10::boolean THEN $9::text END AS description,"
+    " NULLIF($11::text, '')::integer AS expected_version) "
     "SELECT " SECRETSD_METADATA_COLUMNS " "
-    "FROM c, LATERAL secrets.update_secret(c.key, c.scope, c.node_id, c.value, c.description) m";
+    "FROM c, LATERAL secrets.update_secret(c.key, c.scope, c.node_id, c.value, c.description,"
+    " c.expected_version) m";
 
 const std::string kDeleteSql =
     "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
-    ", $4::text AS key, $5::text AS scope, NULLIF($6::text, '') AS node_id) "
-    "SELECT d.deleted FROM c, LATERAL secrets.delete_secret(c.key, c.scope, c.node_id) AS d(deleted)";
+    ", $4::text AS key, $5::text AS scope, NULLIF($6::text, '') AS node_id,"
+    " NULLIF($7::text, '')::integer AS expected_version) "
+    "SELECT d.deleted FROM c,"
+    " LATERAL secrets.delete_secret(c.key, c.scope, c.node_id, c.expected_version) AS d(deleted)";
+
+// The CTE every per-secret statement below starts with: the context, then
+// key ($4), scope ($5) and node_id ($6, '' = none).
+#define SECRETSD_KEY_CTE                                              \
+  "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS          \
+  ", $1::uuid AS household_id, $4::text AS key, $5::text AS scope,"   \
+  " NULLIF($6::text, '') AS node_id"
+
+// One kept version ($7) with its value: the secret's identity and
+// description, that version's type, author and time. No row when the secret
+// or the version is not there.
+const std::string kGetVersionSql =
+    SECRETSD_KEY_CTE ", $7::integer AS version) "
+    "SELECT m.id, m.key, m.scope, m.node_id, l.value_type, m.description, l.has_value,"
+    " l.version, " SECRETSD_EPOCH_MS("m.created_at") " AS created_at_ms, "
+    SECRETSD_EPOCH_MS("l.written_at") " AS updated_at_ms, m.created_by, l.written_by AS updated_by,"
+    " v.value "
+    "FROM c, LATERAL (SELECT s.* FROM secrets.secrets s"
+    " WHERE s.household_id = c.household_id AND s.key = c.key AND s.scope = c.scope"
+    " AND s.node_id IS NOT DISTINCT FROM c.node_id AND s.deleted_at IS NULL OFFSET 0) m,"
+    " LATERAL (SELECT * FROM secrets.list_secret_versions(c.key, c.scope, c.node_id) x"
+    " WHERE x.version = c.version) l,"
+    " LATERAL secrets.get_secret(c.key, c.scope, c.node_id, c.version) AS v(value)";
+
+const std::string kVersionsSql =
+    SECRETSD_KEY_CTE ") "
+    "SELECT l.version, l.is_current, l.value_type, l.has_value, l.key_version,"
+    " " SECRETSD_EPOCH_MS("l.written_at") " AS written_at_ms, l.written_by,"
+    " " SECRETSD_EPOCH_MS("l.deleted_at") " AS deleted_at_ms "
+    "FROM c, LATERAL secrets.list_secret_versions(c.key, c.scope, c.node_id) l "
+    "ORDER BY l.version DESC";
+
+const std::string kRollbackSql =
+    SECRETSD_KEY_CTE ", $7::integer AS to_version, NULLIF($8::text, '')::integer AS expected_version) "
+    "SELECT " SECRETSD_METADATA_COLUMNS " "
+    "FROM c, LATERAL secrets.rollback_secret(c.key, c.scope, c.to_version, c.node_id,"
+    " c.expected_version) m";
+
+const std::string kRestoreSql =
+    SECRETSD_KEY_CTE ") "
+    "SELECT " SECRETSD_METADATA_COLUMNS " "
+    "FROM c, LATERAL secrets.restore_secret(c.key, c.scope, c.node_id) m";
+
+#undef SECRETSD_KEY_CTE
 
 #undef SECRETSD_METADATA_COLUMNS
 #undef SECRETSD_EPOCH_MS
@@ -86,6 +138,10 @@ void prepare_secrets_statements(pqxx::connection& conn) {
   conn.prepare(kCreate, kCreateSql);
   conn.prepare(kUpdate, kUpdateSql);
   conn.prepare(kDelete, kDeleteSql);
+  conn.prepare(kGetVersion, kGetVersionSql);
+  conn.prepare(kVersions, kVersionsSql);
+  conn.prepare(kRollback, kRollbackSql);
+  conn.prepare(kRestore, kRestoreSql);
 }
 
 const std::string& get_secret_sql() { return kGetSql; }
@@ -110,18 +166,55 @@ pqxx::result SecretsStatements::create(const HouseholdContext& ctx, const std::s
                            description.has_value());
 }
 
+namespace {
+// '' stands for "no expectation" (SQL NULL).
+std::string expected_text(const std::optional<int>& expected_version) {
+  return expected_version ? std::to_string(*expected_version) : std::string();
+}
+}  // namespace
+
 pqxx::result SecretsStatements::update(const HouseholdContext& ctx, const std::string& key,
                                        const std::string& scope, const std::string& node_id,
                                        const std::optional<std::string>& value,
-                                       const std::optional<std::string>& description) {
+                                       const std::optional<std::string>& description,
+                                       const std::optional<int>& expected_version) {
   return tx_.exec_prepared(kUpdate, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
                            node_id, value.value_or(""), value.has_value(),
-                           description.value_or(""), description.has_value());
+                           description.value_or(""), description.has_value(),
+                           expected_text(expected_version));
 }
 
 pqxx::result SecretsStatements::remove(const HouseholdContext& ctx, const std::string& key,
-                                       const std::string& scope, const std::string& node_id) {
+                                       const std::string& scope, const std::string& node_id,
+                                       const std::optional<int>& expected_version) {
   return tx_.exec_prepared(kDelete, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+                           node_id, expected_text(expected_version));
+}
+
+pqxx::result SecretsStatements::get_version(const HouseholdContext& ctx, const std::string& key,
+                                            const std::string& scope, const std::string& node_id,
+                                            int version) {
+  return tx_.exec_prepared(kGetVersion, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+                           node_id, version);
+}
+
+pqxx::result SecretsStatements::versions(const HouseholdContext& ctx, const std::string& key,
+                                         const std::string& scope, const std::string& node_id) {
+  return tx_.exec_prepared(kVersions, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+                           node_id);
+}
+
+pqxx::result SecretsStatements::rollback(const HouseholdContext& ctx, const std::string& key,
+                                         const std::string& scope, const std::string& node_id,
+                                         int to_version,
+                                         const std::optional<int>& expected_version) {
+  return tx_.exec_prepared(kRollback, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+                           node_id, to_version, expected_text(expected_version));
+}
+
+pqxx::result SecretsStatements::restore(const HouseholdContext& ctx, const std::string& key,
+                                        const std::string& scope, const std::string& node_id) {
+  return tx_.exec_prepared(kRestore, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
                            node_id);
 }
 

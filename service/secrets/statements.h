@@ -52,13 +52,32 @@ class SecretsStatements {
                       const std::string& value, const std::string& scope,
                       const std::string& value_type, const std::string& node_id,
                       const std::optional<std::string>& description);
+  // `expected_version`: the version the caller read (If-Match); a different
+  // current version fails with SQLSTATE SE005 and changes nothing.
   pqxx::result update(const HouseholdContext& ctx, const std::string& key,
                       const std::string& scope, const std::string& node_id,
                       const std::optional<std::string>& value,
-                      const std::optional<std::string>& description);
+                      const std::optional<std::string>& description,
+                      const std::optional<int>& expected_version);
   // One row, column `deleted` (boolean).
   pqxx::result remove(const HouseholdContext& ctx, const std::string& key,
-                      const std::string& scope, const std::string& node_id);
+                      const std::string& scope, const std::string& node_id,
+                      const std::optional<int>& expected_version);
+  // Metadata (version, type, author and time of that version) plus `value`;
+  // no row when the secret or that version is not kept. Read-audited.
+  pqxx::result get_version(const HouseholdContext& ctx, const std::string& key,
+                           const std::string& scope, const std::string& node_id, int version);
+  // version, is_current, value_type, has_value, key_version, written_at_ms,
+  // written_by, deleted_at_ms; newest first; no row when there is no secret.
+  pqxx::result versions(const HouseholdContext& ctx, const std::string& key,
+                        const std::string& scope, const std::string& node_id);
+  // The new current version's metadata (P0002 when the version is not kept).
+  pqxx::result rollback(const HouseholdContext& ctx, const std::string& key,
+                        const std::string& scope, const std::string& node_id, int to_version,
+                        const std::optional<int>& expected_version);
+  // The restored secret's metadata (P0002 no deleted secret, SE006 too late).
+  pqxx::result restore(const HouseholdContext& ctx, const std::string& key,
+                       const std::string& scope, const std::string& node_id);
 
  private:
   pqxx::transaction_base& tx_;

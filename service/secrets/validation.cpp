@@ -240,4 +240,77 @@ std::variant<UpdateRequest, ApiError> read_update_request(const httplib::Request
   return out;
 }
 
+namespace {
+
+constexpr long long kMaxVersion = 2147483647;
+const char* kVersionMessage = "version must be an integer from 1 to 2147483647";
+
+// "v<digits>" inside double quotes, nothing else.
+std::optional<int> parse_etag(std::string_view tag) {
+  if (tag.size() < 4 || tag.front() != '"' || tag.back() != '"' || tag[1] != 'v') return std::nullopt;
+  auto v = parse_count(std::string(tag.substr(2, tag.size() - 3)));
+  if (!v || *v < 1 || *v > kMaxVersion) return std::nullopt;
+  return static_cast<int>(*v);
+}
+
+}  // namespace
+
+std::string etag_for(long long version) { return "\"v" + std::to_string(version) + "\""; }
+
+std::variant<std::optional<int>, ApiError> read_if_match(const httplib::Request& req) {
+  auto n = req.get_header_value_count("If-Match");
+  if (n == 0) return std::optional<int>{};
+  const char* bad = "If-Match must be one ETag of this API (\"v<version>\") or *";
+  if (n > 1) return bad_request(bad);
+  std::string value = req.get_header_value("If-Match");
+  auto first = value.find_first_not_of(" \t");
+  auto last = value.find_last_not_of(" \t");
+  if (first == std::string::npos) return bad_request(bad);
+  std::string_view tag(value.data() + first, last - first + 1);
+  if (tag == "*") return std::optional<int>{kAnyVersion};
+  auto version = parse_etag(tag);
+  if (!version) return bad_request(bad);
+  return std::optional<int>{*version};
+}
+
+std::variant<std::optional<int>, ApiError> read_version_query(const httplib::Request& req) {
+  auto param = query_param(req, "version");
+  if (auto* e = std::get_if<ApiError>(&param)) return *e;
+  auto& text = std::get<std::optional<std::string>>(param);
+  if (!text) return std::optional<int>{};
+  auto v = parse_count(*text);
+  if (!v || *v < 1 || *v > kMaxVersion) return bad_request(kVersionMessage);
+  return std::optional<int>{static_cast<int>(*v)};
+}
+
+std::variant<RollbackRequest, ApiError> read_rollback_request(const httplib::Request& req,
+                                                              std::string_view body,
+                                                              const ScopeDefaults& defaults) {
+  auto parsed = parse_body(body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
+  const auto& obj = std::get<nlohmann::json>(parsed);
+  RollbackRequest out;
+  auto version = http::get_int_field(obj, "version");
+  if (version.status == FieldStatus::Missing || version.status == FieldStatus::Null) {
+    return bad_request("version is required");
+  }
+  if (!version.ok() || version.value < 1 || version.value > kMaxVersion) {
+    return bad_request(kVersionMessage);
+  }
+  out.version = static_cast<int>(version.value);
+  auto scope = read_scope(req, &obj, defaults);
+  if (auto* e = std::get_if<ApiError>(&scope)) return *e;
+  out.scope = std::get<Scope>(scope);
+  return out;
+}
+
+std::variant<Scope, ApiError> read_restore_request(const httplib::Request& req,
+                                                   std::string_view body,
+                                                   const ScopeDefaults& defaults) {
+  if (body.empty()) return read_scope(req, nullptr, defaults);
+  auto parsed = parse_body(body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
+  return read_scope(req, &std::get<nlohmann::json>(parsed), defaults);
+}
+
 }  // namespace secretsd::secrets

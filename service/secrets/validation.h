@@ -82,4 +82,34 @@ std::variant<UpdateRequest, ApiError> read_update_request(const httplib::Request
                                                           std::string_view body,
                                                           const ScopeDefaults& defaults);
 
+// ---- versions and optimistic concurrency
+
+// The strong ETag of a secret's version: "v<version>" with the quotes.
+std::string etag_for(long long version);
+
+// If-Match on a write: nullopt when absent, the expected version for one
+// "v<n>" ETag, or kAnyVersion for "*" (the secret must exist, any version).
+// Weak ETags (W/"..."), lists and anything else are 400: a write must name
+// exactly the version it was based on.
+inline constexpr int kAnyVersion = -1;
+std::variant<std::optional<int>, ApiError> read_if_match(const httplib::Request& req);
+
+// ?version=n on GET /api/secrets/{key}: nullopt when absent; else 1..2^31-1.
+std::variant<std::optional<int>, ApiError> read_version_query(const httplib::Request& req);
+
+// POST /api/secrets/{key}/rollback body: {"version": n} plus scope/node_id.
+struct RollbackRequest {
+  int version = 0;
+  Scope scope;
+};
+std::variant<RollbackRequest, ApiError> read_rollback_request(const httplib::Request& req,
+                                                              std::string_view body,
+                                                              const ScopeDefaults& defaults);
+
+// POST /api/secrets/{key}/restore: scope/node_id from the query or an
+// optional JSON body (an empty body is fine).
+std::variant<Scope, ApiError> read_restore_request(const httplib::Request& req,
+                                                   std::string_view body,
+                                                   const ScopeDefaults& defaults);
+
 }  // namespace secretsd::secrets

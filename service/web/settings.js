@@ -21,8 +21,8 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
+async function api(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   if (state.adminKey) headers["X-Admin-Key"] = state.adminKey;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -251,7 +251,9 @@ async function saveSecret(event) {
         setError($("secret-error"), "Change the value or the description.");
         return;
       }
-      await api("PUT", secretPath(state.editing), body);
+      // If-Match: someone else's change since the table was loaded is
+      // reported (412), not silently overwritten.
+      await api("PUT", secretPath(state.editing), body, { "If-Match": `"v${state.editing.version}"` });
       status = `Saved ${state.editing.key}.`;
     } else {
       const key = $("secret-key").value.trim();
@@ -283,7 +285,7 @@ function openDeleteDialog(secret) {
 async function confirmDelete(event) {
   event.preventDefault();
   try {
-    await api("DELETE", secretPath(state.deleting));
+    await api("DELETE", secretPath(state.deleting), undefined, { "If-Match": `"v${state.deleting.version}"` });
     $("delete-dialog").close();
     await loadSecrets(`Deleted ${state.deleting.key}.`);
   } catch (err) {

@@ -112,6 +112,34 @@ test("edits the value and the description, not the key", { skip }, async () => {
   await screenshot(page, "05-edited");
 });
 
+test("a change made elsewhere meanwhile is reported, not overwritten", { skip }, async () => {
+  const token = await tokenFor();
+  await page.getByRole("button", { name: "Edit WEATHER_API_KEY" }).click();
+  const dialog = page.getByRole("dialog", { name: "Edit WEATHER_API_KEY" });
+  await dialog.waitFor();
+  const elsewhere = await stack.api("PUT", "/api/secrets/WEATHER_API_KEY", { value: "changed-elsewhere" }, {
+    Authorization: `Bearer ${token}`,
+  });
+  assert.equal(elsewhere.status, 200);
+  await dialog.getByLabel("Value").fill("ui-canary-value-3");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  const error = dialog.getByRole("alert");
+  await error.waitFor();
+  assert.match(await error.textContent(), /has changed since the version in If-Match/);
+  await screenshot(page, "05b-conflict");
+  await dialog.getByLabel("Value").press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+
+  const got = await stack.api("GET", "/api/secrets/WEATHER_API_KEY", undefined, { Authorization: `Bearer ${token}` });
+  assert.equal(got.json.data.value, "changed-elsewhere", "the other writer's value stands");
+  // Reopening the tab reloads the table, with the current versions.
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/api/secrets?") && r.request().method() === "GET"),
+    page.getByRole("tab", { name: "Secrets" }).click(),
+  ]);
+  await page.locator('tr[data-key="WEATHER_API_KEY"]').waitFor();
+});
+
 test("deletes after a confirmation", { skip }, async () => {
   await page.getByRole("button", { name: "Delete WEATHER_API_KEY" }).click();
   const dialog = page.getByRole("dialog", { name: "Delete secret" });
