@@ -123,7 +123,7 @@ pgsecrets_encrypt_secret(PG_FUNCTION_ARGS)
 	out[0] = FORMAT_VERSION;
 	out[1] = ALG_XCHACHA20POLY1305;
 	put_uint32(out + 2, version);
-	randombytes_buf(out + 6, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	nonce_pool_take(out + 6, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 
 	ad = build_ad(adbuf, out, household, context, &adlen);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + HEADER_BYTES, NULL,
@@ -275,7 +275,7 @@ pgsecrets_rewrap(PG_FUNCTION_ARGS)
 	out[0] = FORMAT_VERSION;
 	out[1] = ALG_XCHACHA20POLY1305;
 	put_uint32(out + 2, new_version);
-	randombytes_buf(out + 6, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	nonce_pool_take(out + 6, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	ad = build_ad(adbuf, out, household, context, &adlen);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + HEADER_BYTES, NULL, plain, ptlen,
 											   ad, adlen, NULL, out + 6, data_key);

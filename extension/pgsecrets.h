@@ -57,4 +57,7 @@ extern void context_require_access(const pg_uuid_t *household, HouseholdPrivileg
 /* redact.c */
 extern void redact_install_hook(void);
 
+/* nonce_pool.c */
+extern void nonce_pool_take(unsigned char *out, size_t len);
+
 #endif							/* PGSECRETS_H */

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Nonces come from a per-backend pool (extension/nonce_pool.c). Backends are
+# forked from one postmaster, so this checks what a single-backend regress
+# test cannot: concurrent backends never hand out the same nonce, and a
+# backend's nonces do not repeat across many pool refills.
+# Runs against the cluster scripts/test.sh started.
+set -euo pipefail
+[ "${PGSECRETS_TEST_DB:-0}" = 1 ] || { echo "needs scripts/test.sh"; exit 77; }
+DB=nonce_test
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "CREATE EXTENSION pgsecrets"
+
+# Four backends at once, 3,000 nonces each (16 refills per backend).
+for i in 1 2 3 4; do
+  psql -X -At -v ON_ERROR_STOP=1 -d "$DB" -c \
+    "SELECT encode(substring(secrets.encrypt_secret('x', 'dddddddd-0000-0000-0000-00000000000d', 'n') FROM 7 FOR 24), 'hex')
+       FROM generate_series(1, 3000)" >"$WORK/$i" &
+done
+wait
+
+total=$(cat "$WORK"/[1-4] | wc -l)
+distinct=$(cat "$WORK"/[1-4] | sort -u | wc -l)
+psql -X -q -d postgres -c "DROP DATABASE $DB"
+echo "nonces: $total, distinct: $distinct"
+if [ "$total" -eq 12000 ] && [ "$distinct" -eq 12000 ]; then
+  echo "ok - 12000 nonces from 4 concurrent backends, no repeats"
+else
+  echo "FAIL - expected 12000 distinct nonces"
+  exit 1
+fi
