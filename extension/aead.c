@@ -92,6 +92,81 @@ decrypt_failed(const char *detail_fmt, uint32 arg)
 }
 
 /*
+ * Checks the header a ciphertext must start with and returns its root key
+ * version. A short or unknown input gets the one decryption error.
+ */
+static uint32
+header_key_version(const unsigned char *in, size_t inlen)
+{
+	if (inlen < HEADER_BYTES + TAG_BYTES || in[0] != FORMAT_VERSION)
+		decrypt_failed(NULL, 0);
+	if (in[1] != ALG_XCHACHA20POLY1305)
+		decrypt_failed("Unknown algorithm %u.", in[1]);
+	return get_uint32(in + 2);
+}
+
+/*
+ * Opens a checked ciphertext into plain (inlen - HEADER_BYTES - TAG_BYTES
+ * bytes). The associated data is rebuilt from the ciphertext's own header,
+ * so a changed header byte fails like a changed tag.
+ */
+static bool
+open_value(unsigned char *plain, const unsigned char *in, size_t inlen,
+		   const unsigned char *data_key, const pg_uuid_t *household, const text *context)
+{
+	unsigned char adbuf[AD_STACK_BYTES];
+	size_t		adlen;
+	unsigned char *ad = build_ad(adbuf, in, household, context, &adlen);
+	int			rc;
+
+	rc = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL,
+													in + HEADER_BYTES, inlen - HEADER_BYTES,
+													ad, adlen, in + 6, data_key);
+	if (ad != adbuf)
+		pfree(ad);
+	return rc == 0;
+}
+
+/*
+ * Seals plain under root key version `version` (whose household data key is
+ * data_key) with a fresh nonce: the one place the format is written.
+ */
+static bytea *
+seal_value(uint32 version, const unsigned char *data_key,
+		   const unsigned char *plain, size_t ptlen,
+		   const pg_uuid_t *household, const text *context)
+{
+	unsigned char adbuf[AD_STACK_BYTES];
+	size_t		adlen;
+	unsigned char *ad;
+	bytea	   *result = palloc(VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
+	unsigned char *out = (unsigned char *) VARDATA(result);
+
+	SET_VARSIZE(result, VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
+	out[0] = FORMAT_VERSION;
+	out[1] = ALG_XCHACHA20POLY1305;
+	put_uint32(out + 2, version);
+	nonce_pool_take(out + 6, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	ad = build_ad(adbuf, out, household, context, &adlen);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + HEADER_BYTES, NULL, plain, ptlen,
+											   ad, adlen, NULL, out + 6, data_key);
+	if (ad != adbuf)
+		pfree(ad);
+	return result;
+}
+
+static void
+no_active_key(void) pg_attribute_noreturn();
+
+static void
+no_active_key(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PGSECRETS_NO_KEY),
+			 errmsg("no active pgsecrets root key is loaded")));
+}
+
+/*
  * encrypt_secret(plaintext text, household_id uuid, context text) → bytea,
  * under the active root key version.
  */
@@ -101,37 +176,17 @@ pgsecrets_encrypt_secret(PG_FUNCTION_ARGS)
 	text	   *plaintext = PG_GETARG_TEXT_PP(0);
 	pg_uuid_t  *household = PG_GETARG_UUID_P(1);
 	text	   *context = PG_GETARG_TEXT_PP(2);
-	size_t		ptlen = VARSIZE_ANY_EXHDR(plaintext);
 	unsigned char data_key[PGSECRETS_KEY_BYTES];
-	unsigned char adbuf[AD_STACK_BYTES];
-	unsigned char *ad;
-	size_t		adlen;
 	uint32		version;
 	bytea	   *result;
-	unsigned char *out;
 
 	keyring_require_loaded();
 	context_require_access(household, PRIV_WRITE);
 	if (!keyring_active_version(&version) || !keyring_data_key(version, household, data_key))
-		ereport(ERROR,
-				(errcode(ERRCODE_PGSECRETS_NO_KEY),
-				 errmsg("no active pgsecrets root key is loaded")));
-
-	result = palloc(VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
-	SET_VARSIZE(result, VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
-	out = (unsigned char *) VARDATA(result);
-	out[0] = FORMAT_VERSION;
-	out[1] = ALG_XCHACHA20POLY1305;
-	put_uint32(out + 2, version);
-	nonce_pool_take(out + 6, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-
-	ad = build_ad(adbuf, out, household, context, &adlen);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + HEADER_BYTES, NULL,
-											   (const unsigned char *) VARDATA_ANY(plaintext), ptlen,
-											   ad, adlen, NULL, out + 6, data_key);
+		no_active_key();
+	result = seal_value(version, data_key, (const unsigned char *) VARDATA_ANY(plaintext),
+						VARSIZE_ANY_EXHDR(plaintext), household, context);
 	sodium_memzero(data_key, sizeof(data_key));
-	if (ad != adbuf)
-		pfree(ad);
 	PG_RETURN_BYTEA_P(result);
 }
 
@@ -147,36 +202,22 @@ pgsecrets_decrypt_secret(PG_FUNCTION_ARGS)
 	const unsigned char *in = (const unsigned char *) VARDATA_ANY(ciphertext);
 	size_t		inlen = VARSIZE_ANY_EXHDR(ciphertext);
 	unsigned char data_key[PGSECRETS_KEY_BYTES];
-	unsigned char adbuf[AD_STACK_BYTES];
-	unsigned char *ad;
-	size_t		adlen;
 	size_t		ptlen;
 	uint32		version;
 	text	   *result;
-	int			rc;
+	bool		opened;
 
 	keyring_require_loaded();
 	context_require_access(household, PRIV_READ);
-	if (inlen < HEADER_BYTES + TAG_BYTES || in[0] != FORMAT_VERSION)
-		decrypt_failed(NULL, 0);
-	if (in[1] != ALG_XCHACHA20POLY1305)
-		decrypt_failed("Unknown algorithm %u.", in[1]);
-	version = get_uint32(in + 2);
+	version = header_key_version(in, inlen);
 	if (!keyring_data_key(version, household, data_key))
 		decrypt_failed("Root key version %u is not loaded.", version);
 
 	ptlen = inlen - HEADER_BYTES - TAG_BYTES;
 	result = palloc(VARHDRSZ + ptlen + 1);
-	ad = build_ad(adbuf, in, household, context, &adlen);
-	rc = crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *) VARDATA(result), NULL, NULL,
-													in + HEADER_BYTES, inlen - HEADER_BYTES,
-													ad, adlen, in + 6, data_key);
+	opened = open_value((unsigned char *) VARDATA(result), in, inlen, data_key, household, context);
 	sodium_memzero(data_key, sizeof(data_key));
-	if (ad != adbuf)
-		pfree(ad);
-	if (rc != 0)
-		decrypt_failed(NULL, 0);
-	if (!pg_verifymbstr(VARDATA(result), (int) ptlen, true))
+	if (!opened || !pg_verifymbstr(VARDATA(result), (int) ptlen, true))
 		decrypt_failed(NULL, 0);
 	SET_VARSIZE(result, VARHDRSZ + ptlen);
 	PG_RETURN_TEXT_P(result);
@@ -214,16 +255,11 @@ pgsecrets_rewrap(PG_FUNCTION_ARGS)
 	const unsigned char *in = (const unsigned char *) VARDATA_ANY(ciphertext);
 	size_t		inlen = VARSIZE_ANY_EXHDR(ciphertext);
 	unsigned char data_key[PGSECRETS_KEY_BYTES];
-	unsigned char adbuf[AD_STACK_BYTES];
-	unsigned char *ad;
 	unsigned char *plain;
-	unsigned char *out;
-	size_t		adlen;
 	size_t		ptlen;
 	uint32		old_version;
 	uint32		new_version;
 	bytea	   *result;
-	int			rc;
 
 	if (!superuser())
 		ereport(ERROR,
@@ -231,58 +267,31 @@ pgsecrets_rewrap(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to rewrap secrets"),
 				 errdetail("Only superusers may call secrets.rewrap().")));
 	keyring_require_loaded();
-	if (inlen < HEADER_BYTES + TAG_BYTES || in[0] != FORMAT_VERSION)
-		decrypt_failed(NULL, 0);
-	if (in[1] != ALG_XCHACHA20POLY1305)
-		decrypt_failed("Unknown algorithm %u.", in[1]);
-	old_version = get_uint32(in + 2);
+	old_version = header_key_version(in, inlen);
 	if (!keyring_active_version(&new_version))
-		ereport(ERROR,
-				(errcode(ERRCODE_PGSECRETS_NO_KEY),
-				 errmsg("no active pgsecrets root key is loaded")));
+		no_active_key();
 	if (old_version == new_version)
 		PG_RETURN_BYTEA_P(ciphertext);
 	if (!keyring_data_key(old_version, household, data_key))
 		decrypt_failed("Root key version %u is not loaded.", old_version);
 
-	/* open */
 	ptlen = inlen - HEADER_BYTES - TAG_BYTES;
 	plain = palloc(ptlen + 1);
-	ad = build_ad(adbuf, in, household, context, &adlen);
-	rc = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL,
-													in + HEADER_BYTES, inlen - HEADER_BYTES,
-													ad, adlen, in + 6, data_key);
-	if (ad != adbuf)
-		pfree(ad);
-	if (rc != 0)
+	if (!open_value(plain, in, inlen, data_key, household, context))
 	{
 		sodium_memzero(data_key, sizeof(data_key));
 		sodium_memzero(plain, ptlen + 1);
 		decrypt_failed(NULL, 0);
 	}
-
 	/* seal under the active version, with the same household and context */
 	if (!keyring_data_key(new_version, household, data_key))
 	{
 		sodium_memzero(plain, ptlen + 1);
-		ereport(ERROR,
-				(errcode(ERRCODE_PGSECRETS_NO_KEY),
-				 errmsg("no active pgsecrets root key is loaded")));
+		no_active_key();
 	}
-	result = palloc(VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
-	SET_VARSIZE(result, VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
-	out = (unsigned char *) VARDATA(result);
-	out[0] = FORMAT_VERSION;
-	out[1] = ALG_XCHACHA20POLY1305;
-	put_uint32(out + 2, new_version);
-	nonce_pool_take(out + 6, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-	ad = build_ad(adbuf, out, household, context, &adlen);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + HEADER_BYTES, NULL, plain, ptlen,
-											   ad, adlen, NULL, out + 6, data_key);
+	result = seal_value(new_version, data_key, plain, ptlen, household, context);
 	sodium_memzero(data_key, sizeof(data_key));
 	sodium_memzero(plain, ptlen + 1);
 	pfree(plain);
-	if (ad != adbuf)
-		pfree(ad);
 	PG_RETURN_BYTEA_P(result);
 }

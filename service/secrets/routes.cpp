@@ -134,6 +134,14 @@ bool failed(http::Exchange& ex, const std::variant<T, ApiError>& v) {
   return false;
 }
 
+// A write's answer: the metadata of the row it returned, with its ETag (the
+// statements return the written row, so no second query reads it back).
+void send_written(http::Exchange& ex, const std::variant<pqxx::result, ApiError>& result) {
+  if (failed(ex, result)) return;
+  const auto& row = std::get<pqxx::result>(result).at(0);
+  send_secret(ex, row, secrets::metadata_json(row));
+}
+
 void list_secrets(http::Exchange& ex, App& app) {
   auto ctx = authorize(ex, app);
   if (!ctx) return;
@@ -201,9 +209,7 @@ void create_secret(http::Exchange& ex, App& app) {
     return s.create(*ctx, r.key, r.value, r.scope.scope, r.value_type, r.scope.node_id,
                     r.description);
   });
-  if (failed(ex, result)) return;
-  const auto& row = std::get<pqxx::result>(result).at(0);
-  send_secret(ex, row, secrets::metadata_json(row));
+  send_written(ex, result);
 }
 
 void update_secret(http::Exchange& ex, App& app) {
@@ -221,9 +227,7 @@ void update_secret(http::Exchange& ex, App& app) {
   auto result = run(app, *key, [&](SecretsStatements& s) {
     return s.update(*ctx, *key, r.scope.scope, r.scope.node_id, r.value, r.description, *expected);
   });
-  if (failed(ex, result)) return;
-  const auto& row = std::get<pqxx::result>(result).at(0);
-  send_secret(ex, row, secrets::metadata_json(row));
+  send_written(ex, result);
 }
 
 void delete_secret(http::Exchange& ex, App& app) {
@@ -284,9 +288,7 @@ void rollback_secret(http::Exchange& ex, App& app) {
   auto result = run(app, *key, [&](SecretsStatements& s) {
     return s.rollback(*ctx, *key, r.scope.scope, r.scope.node_id, r.version, *expected);
   });
-  if (failed(ex, result)) return;
-  const auto& row = std::get<pqxx::result>(result).at(0);
-  send_secret(ex, row, secrets::metadata_json(row));
+  send_written(ex, result);
 }
 
 void restore_secret(http::Exchange& ex, App& app) {
@@ -302,9 +304,7 @@ void restore_secret(http::Exchange& ex, App& app) {
   auto result = run(app, *key, [&](SecretsStatements& s) {
     return s.restore(*ctx, *key, sc.scope, sc.node_id);
   });
-  if (failed(ex, result)) return;
-  const auto& row = std::get<pqxx::result>(result).at(0);
-  send_secret(ex, row, secrets::metadata_json(row));
+  send_written(ex, result);
 }
 
 }  // namespace

@@ -350,8 +350,10 @@ async function saveSetting(event) {
     const result = await api("PUT", `/api/v0/admin/settings/${encodeURIComponent(name)}`, body);
     $("setting-value").value = "";
     $("setting-dialog").close();
-    showRestarts(name, (result.data && result.data.restarts) || []);
+    // Reload first: loadSettings() clears the status line, and "Saved" is
+    // announced only once the table shows the new value.
     await loadSettings();
+    showRestarts(name, (result.data && result.data.restarts) || []);
   } catch (err) {
     setError($("setting-error"), err.message);
   }

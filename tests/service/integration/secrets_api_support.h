@@ -21,6 +21,16 @@ inline httplib::Result put_json(httplib::Client& c, const std::string& path,
   return c.Put(path.c_str(), headers, body.dump(), "application/json");
 }
 
+// A key no other test uses: stem + "_" + a suffix unique in this binary,
+// with the suffix's '-' turned into '_' so it passes the key rule.
+inline std::string unique_key(const std::string& stem) {
+  std::string k = stem + "_" + unique_suffix();
+  for (char& ch : k) {
+    if (ch == '-') ch = '_';
+  }
+  return k;
+}
+
 // The reference's error shape, exactly.
 inline nlohmann::json error_body(int status, const std::string& message) {
   return {{"statusCode", status}, {"message", message}};

@@ -24,13 +24,7 @@ using secrets_api::put_json;
 
 class SecretsApiTest : public SecretsdTest {
  protected:
-  static std::string key(const std::string& stem) {
-    std::string k = stem + "_" + unique_suffix();
-    for (char& ch : k) {
-      if (ch == '-') ch = '_';
-    }
-    return k;
-  }
+  static std::string key(const std::string& stem) { return secrets_api::unique_key(stem); }
 
   static json create(const TestUser& u, const json& body, int want = 200) {
     auto c = client();

@@ -22,13 +22,7 @@ using secrets_api::secrets_snapshot;
 
 class SecretsVersionsTest : public SecretsdTest {
  protected:
-  static std::string key(const std::string& stem) {
-    std::string k = stem + "_" + unique_suffix();
-    for (char& ch : k) {
-      if (ch == '-') ch = '_';
-    }
-    return k;
-  }
+  static std::string key(const std::string& stem) { return secrets_api::unique_key(stem); }
 
   static httplib::Headers with(httplib::Headers h, const std::string& name,
                                const std::string& value) {
