@@ -1,5 +1,7 @@
 #include "app.h"
 
+#include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "auth/api_keys.h"
@@ -31,9 +33,14 @@ std::unique_ptr<App> make_app(Config config) {
   auto app = std::make_unique<App>();
   app->pool = std::make_unique<db::ConnectionPool>(
       config.database_url, static_cast<std::size_t>(config.pool_size), prepare_connection);
-  app->hasher = std::make_unique<PasswordHasher>(config.argon2);
+  const std::size_t hashing = config.argon2_concurrency > 0
+                                  ? static_cast<std::size_t>(config.argon2_concurrency)
+                                  : std::max(1u, std::thread::hardware_concurrency());
+  app->hasher = std::make_unique<PasswordHasher>(config.argon2, hashing);
   app->login_per_account = per_minute(config.login_rate_per_account);
   app->login_per_address = per_minute(config.login_rate_per_address);
+  app->register_per_address = std::make_unique<RateLimiter>(
+      RateLimit{static_cast<std::uint32_t>(config.register_rate_per_address), std::chrono::hours(1)});
   app->credential_pepper = derive_subkey(config.auth_secret_key, "credential-pepper");
   app->config = std::move(config);
   return app;

@@ -20,6 +20,7 @@ struct App {
   std::unique_ptr<PasswordHasher> hasher;
   std::unique_ptr<RateLimiter> login_per_account;
   std::unique_ptr<RateLimiter> login_per_address;
+  std::unique_ptr<RateLimiter> register_per_address;  // per hour
   // HMAC key for stored credential hashes (API keys, app keys, refresh
   // tokens, invite codes): derive_subkey(AUTH_SECRET_KEY, "credential-pepper").
   std::string credential_pepper;

@@ -83,6 +83,7 @@ http::ServerOptions server_options(const Config& config) {
   options.max_body_bytes = config.max_body_bytes;
   options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   options.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
+  options.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   return options;
 }
 

@@ -80,16 +80,41 @@ bool needs_rehash(std::string_view encoded_hash, const PasswordCost& cost) noexc
   }
 }
 
-PasswordHasher::PasswordHasher(PasswordCost cost)
-    : cost_(cost), dummy_hash_(hash_password(random_password(), cost)) {}
+HashingSlots::Slot::Slot(HashingSlots& slots) : slots_(slots) {
+  std::unique_lock<std::mutex> lock(slots_.mutex_);
+  slots_.freed_.wait(lock, [this] { return slots_.in_use_ < slots_.limit_; });
+  ++slots_.in_use_;
+}
+
+HashingSlots::Slot::~Slot() {
+  {
+    std::lock_guard<std::mutex> lock(slots_.mutex_);
+    --slots_.in_use_;
+  }
+  slots_.freed_.notify_one();
+}
+
+std::size_t HashingSlots::in_use() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return in_use_;
+}
+
+PasswordHasher::PasswordHasher(PasswordCost cost, std::size_t max_concurrent)
+    : cost_(cost), dummy_hash_(hash_password(random_password(), cost)), slots_(max_concurrent) {}
 
 std::string PasswordHasher::hash(std::string_view password) const {
+  HashingSlots::Slot slot(slots_);
   return hash_password(password, cost_);
 }
 
 bool PasswordHasher::verify(std::string_view password,
                             std::string_view encoded_hash) const noexcept {
-  return verify_password(password, encoded_hash);
+  try {
+    HashingSlots::Slot slot(slots_);
+    return verify_password(password, encoded_hash);
+  } catch (...) {  // std::system_error from the mutex: fail closed
+    return false;
+  }
 }
 
 bool PasswordHasher::needs_rehash(std::string_view encoded_hash) const noexcept {
@@ -98,7 +123,7 @@ bool PasswordHasher::needs_rehash(std::string_view encoded_hash) const noexcept 
 
 void PasswordHasher::dummy_verify(std::string_view password) const noexcept {
   // The random password was discarded, so this cannot match anything.
-  static_cast<void>(verify_password(password, dummy_hash_));
+  static_cast<void>(verify(password, dummy_hash_));
 }
 
 }  // namespace secretsd

@@ -3,8 +3,10 @@
 // after the cost is raised; needs_rehash() tells login to upgrade them.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -15,8 +17,7 @@ struct PasswordCost {
   std::size_t memlimit = 0;    // bytes (m)
 
   // 64 MiB, 3 passes: above every OWASP argon2id row (minimum 19 MiB, t=2).
-  // Peak memory is memlimit x concurrent logins, so keep the thread count and
-  // the login rate limit in mind when raising it.
+  // Peak memory is memlimit x the hasher's slots (SECRETSD_ARGON2_CONCURRENCY).
   static PasswordCost production_default();
   // OWASP's floor: 19 MiB, 2 passes.
   static PasswordCost owasp_minimum();
@@ -41,12 +42,43 @@ bool verify_password(std::string_view password, std::string_view encoded_hash) n
 // malformed. Never throws.
 bool needs_rehash(std::string_view encoded_hash, const PasswordCost& cost) noexcept;
 
+// At most `limit` argon2 computations at once: each takes memlimit bytes,
+// so without a bound a burst of registrations or logins on 64 workers could
+// ask for 64 x 64 MiB. Callers beyond the limit wait their turn.
+class HashingSlots {
+ public:
+  explicit HashingSlots(std::size_t limit) : limit_(limit == 0 ? 1 : limit) {}
+  HashingSlots(const HashingSlots&) = delete;
+  HashingSlots& operator=(const HashingSlots&) = delete;
+
+  class Slot {
+   public:
+    explicit Slot(HashingSlots& slots);
+    ~Slot();
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+
+   private:
+    HashingSlots& slots_;
+  };
+
+  std::size_t limit() const { return limit_; }
+  std::size_t in_use() const;
+
+ private:
+  const std::size_t limit_;
+  mutable std::mutex mutex_;
+  std::condition_variable freed_;
+  std::size_t in_use_ = 0;
+};
+
 // Bundles a cost with a precomputed hash of a random password, so a login
 // for an unknown account spends as long as one with a wrong password.
+// Every hash and verify takes one of `max_concurrent` slots.
 class PasswordHasher {
  public:
   // Hashes a random password once: takes as long as one hash_password().
-  explicit PasswordHasher(PasswordCost cost);
+  explicit PasswordHasher(PasswordCost cost, std::size_t max_concurrent = 4);
 
   const PasswordCost& cost() const { return cost_; }
   std::string hash(std::string_view password) const;
@@ -58,6 +90,7 @@ class PasswordHasher {
  private:
   PasswordCost cost_;
   std::string dummy_hash_;
+  mutable HashingSlots slots_;
 };
 
 }  // namespace secretsd

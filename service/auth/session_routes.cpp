@@ -69,9 +69,21 @@ std::optional<Registration> read_registration(http::Exchange& ex) {
   return r;
 }
 
+// Registration costs an argon2 hash and may create a household, and needs
+// no credentials: limited per client address like login.
+bool within_register_rate(http::Exchange& ex, App& app) {
+  const std::string& address = ex.req.remote_addr;
+  if (app.register_per_address->allow(address)) return true;
+  ex.res.set_header("Retry-After",
+                    std::to_string(std::max<std::int64_t>(app.register_per_address->retry_after_seconds(address), 1)));
+  http::error_response(ex.res, 429, "Too many registrations from this address, try again later");
+  return false;
+}
+
 void handle_register(http::Exchange& ex, App& app) {
   auto r = read_registration(ex);
   if (!r) return;
+  if (!within_register_rate(ex, app)) return;
   // Hashing is the slow part: done before a pooled connection is taken.
   const std::string password_hash = app.hasher->hash(r->password);
   std::string refresh = new_refresh_token();

@@ -58,10 +58,10 @@ constexpr const char* kRotateSql =
     "FROM secretsd.rotate_refresh_token($1, $2, $3::int, $4::int)";
 
 constexpr const char* kRevokeFamily = "auth_revoke_family";
-constexpr const char* kRevokeFamilySql = R"(
-UPDATE secretsd.refresh_tokens SET revoked_at = now()
- WHERE family_id = (SELECT family_id FROM secretsd.refresh_tokens WHERE token_hash = $1)
-   AND revoked_at IS NULL)";
+// A function, not an UPDATE: it waits for a rotation in flight in the same
+// family to commit, so the token that rotation issues is revoked too
+// (migrations/0003_refresh_family_lock.sql).
+constexpr const char* kRevokeFamilySql = "SELECT secretsd.revoke_refresh_family($1)";
 
 constexpr const char* kFindUser = "auth_find_user";
 constexpr const char* kFindUserSql =

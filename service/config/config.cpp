@@ -100,6 +100,8 @@ void load_server(const EnvReader& env, Config& config) {
       as_int(env.integer("SECRETSD_READ_TIMEOUT_MS", config.read_timeout_ms, 100, 600000));
   config.write_timeout_ms =
       as_int(env.integer("SECRETSD_WRITE_TIMEOUT_MS", config.write_timeout_ms, 100, 600000));
+  config.request_timeout_ms =
+      as_int(env.integer("SECRETSD_REQUEST_TIMEOUT_MS", config.request_timeout_ms, 1000, 600000));
 }
 
 bool is_rate(const std::optional<std::int64_t>& value) {
@@ -125,6 +127,13 @@ void load_login_rate_limit(const EnvReader& env, Config& config) {
   }
   config.login_rate_per_account = as_int(*account);
   config.login_rate_per_address = as_int(*address);
+}
+
+void load_register_rate_limit(const EnvReader& env, Config& config) {
+  config.register_rate_per_address = as_int(
+      env.integer("SECRETSD_REGISTER_RATE_LIMIT", config.register_rate_per_address, 1, 100000));
+  config.argon2_concurrency =
+      as_int(env.integer("SECRETSD_ARGON2_CONCURRENCY", config.argon2_concurrency, 0, 256));
 }
 
 void load_tokens(const EnvReader& env, Config& config) {
@@ -206,6 +215,7 @@ ConfigResult load_config(const GetenvFn& getenv_fn) {
   load_server(env, config);
   load_tokens(env, config);
   load_login_rate_limit(env, config);
+  load_register_rate_limit(env, config);
   load_argon2(env, config);
   load_auth_secret(env, config, result.warnings);
   load_admin_key(env, config, result.warnings);
@@ -234,6 +244,7 @@ std::string describe_config(const Config& config) {
       << " max_body_bytes=" << config.max_body_bytes
       << " read_timeout_ms=" << config.read_timeout_ms
       << " write_timeout_ms=" << config.write_timeout_ms
+      << " request_timeout_ms=" << config.request_timeout_ms
       << " access_token_expire_minutes=" << config.access_token_expire_minutes
       << " refresh_token_expire_days=" << config.refresh_token_expire_days
       << " refresh_grace_seconds=" << config.refresh_grace_seconds
@@ -241,7 +252,9 @@ std::string describe_config(const Config& config) {
       << " argon2_opslimit=" << config.argon2.opslimit
       << " argon2_memlimit=" << config.argon2.memlimit
       << " login_rate_per_account=" << config.login_rate_per_account
-      << " login_rate_per_address=" << config.login_rate_per_address;
+      << " login_rate_per_address=" << config.login_rate_per_address
+      << " register_rate_per_address=" << config.register_rate_per_address
+      << " argon2_concurrency=" << config.argon2_concurrency;
   return out.str();
 }
 

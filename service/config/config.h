@@ -39,6 +39,7 @@ struct Config {
   std::size_t max_body_bytes = 65536;      // SECRETSD_MAX_BODY_BYTES 1024..16 MiB
   int read_timeout_ms = 5000;              // SECRETSD_READ_TIMEOUT_MS 100..600000
   int write_timeout_ms = 5000;             // SECRETSD_WRITE_TIMEOUT_MS 100..600000
+  int request_timeout_ms = 15000;          // SECRETSD_REQUEST_TIMEOUT_MS 1000..600000
   // SECRETSD_ARGON2_OPSLIMIT / SECRETSD_ARGON2_MEMLIMIT (bytes).
   PasswordCost argon2 = PasswordCost::production_default();
   bool allow_weak_argon2 = false;          // SECRETSD_ALLOW_WEAK_ARGON2 0/1
@@ -48,6 +49,12 @@ struct Config {
   // account and B per client address; "A" alone means B = 3 * A.
   int login_rate_per_account = 10;
   int login_rate_per_address = 30;
+  // SECRETSD_REGISTER_RATE_LIMIT: registrations per hour per client address
+  // (each costs an argon2 hash and may create a household).
+  int register_rate_per_address = 20;
+  // SECRETSD_ARGON2_CONCURRENCY 1..256: argon2 hashes running at once (each
+  // takes SECRETSD_ARGON2_MEMLIMIT bytes); others wait. 0 = number of cores.
+  int argon2_concurrency = 0;
   int refresh_grace_seconds = 10;          // SECRETSD_REFRESH_GRACE_SECONDS 0..300
 };
 

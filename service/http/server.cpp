@@ -27,6 +27,7 @@ struct RequestScope {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::string actor_kind;
   bool close_connection = false;
+  const CappedSocketStream* stream = nullptr;
 };
 thread_local RequestScope* t_scope = nullptr;
 
@@ -232,10 +233,12 @@ httplib::Server::HandlerWithContentReader Server::body_route(RouteHandler handle
         close_after_response(res);
         error_response(res, 413, default_message(413));
         return;
-      case BodyRead::Failed:
+      case BodyRead::Failed: {
         close_after_response(res);
-        error_response(res, 400, default_message(400));
+        const bool slow = t_scope != nullptr && t_scope->stream != nullptr && t_scope->stream->timed_out();
+        error_response(res, slow ? 408 : 400, default_message(slow ? 408 : 400));
         return;
+      }
       case BodyRead::Ok:
         break;
     }
@@ -350,6 +353,7 @@ void Server::serve_connection(socket_t sock) {
   StreamLimits limits;
   limits.read_timeout = options_.read_timeout;
   limits.write_timeout = options_.write_timeout;
+  limits.request_timeout = options_.request_timeout;
   // Chunk framing adds a few bytes per chunk on top of the decoded body.
   limits.request_byte_cap = options_.max_header_bytes + 2 * options_.max_body_bytes + 4096;
   CappedSocketStream stream(sock, limits);
@@ -358,13 +362,14 @@ void Server::serve_connection(socket_t sock) {
   for (std::size_t served = 0; served < max_requests; ++served) {
     if (!wait_for_next_request(stream, sock)) return;
     RequestScope scope;
+    scope.stream = &stream;
     ScopeBinding binding(scope);
     stream.start_request();
     bool last = served + 1 == max_requests;
     bool client_closes = false;
     bool ok = process_request(stream, last, client_closes, nullptr);
     ok = stream.flush() && ok;
-    if (scope.close_connection || stream.cap_exceeded()) {
+    if (scope.close_connection || stream.cap_exceeded() || stream.timed_out()) {
       owned.set_linger(options_.close_linger);
       return;
     }

@@ -38,6 +38,10 @@ struct ServerOptions {
   std::size_t max_header_bytes = 64u << 10;  // request line + headers
   std::chrono::milliseconds read_timeout{5000};
   std::chrono::milliseconds write_timeout{5000};
+  // Longest time to receive one whole request (line, headers and body) from
+  // its first byte. read_timeout bounds each wait; this bounds their sum, so
+  // a client trickling a byte every few seconds cannot hold a worker.
+  std::chrono::milliseconds request_timeout{15000};
   std::chrono::seconds keep_alive_timeout{5};
   // nginx's default since 1.19.10: a client that races a close is rare.
   std::size_t keep_alive_max_requests = 1000;

@@ -55,10 +55,19 @@ CappedSocketStream::CappedSocketStream(socket_t sock, StreamLimits limits)
 void CappedSocketStream::start_request() {
   delivered_ = 0;
   cap_exceeded_ = false;
+  timed_out_ = false;
+  reading_request_ = false;
+}
+
+std::chrono::milliseconds CappedSocketStream::next_wait() const {
+  if (!reading_request_) return limits_.read_timeout;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline_ - std::chrono::steady_clock::now());
+  return std::max(std::chrono::milliseconds(0), std::min(limits_.read_timeout, left));
 }
 
 bool CappedSocketStream::is_readable() const {
-  return has_buffered_input() || wait_readable(sock_, limits_.read_timeout);
+  return has_buffered_input() || wait_readable(sock_, next_wait());
 }
 
 bool CappedSocketStream::is_writable() const {
@@ -76,7 +85,13 @@ bool CappedSocketStream::fill_buffer() {
     if (n >= 0) break;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-    if (!wait_readable(sock_, limits_.read_timeout)) return false;
+    const auto wait = next_wait();
+    if (wait.count() == 0 || !wait_readable(sock_, wait)) {
+      // The deadline, not the per-read timeout, ended a wait it shortened
+      // (poll's whole milliseconds may end it a hair before deadline_).
+      timed_out_ = reading_request_ && wait < limits_.read_timeout;
+      return false;
+    }
   }
   if (n == 0) return false;
   buf_pos_ = 0;
@@ -88,6 +103,10 @@ ssize_t CappedSocketStream::read(char* ptr, size_t size) {
   if (delivered_ >= limits_.request_byte_cap) {
     cap_exceeded_ = true;
     return -1;
+  }
+  if (!reading_request_) {
+    reading_request_ = true;
+    deadline_ = std::chrono::steady_clock::now() + limits_.request_timeout;
   }
   if (!has_buffered_input() && !fill_buffer()) return -1;
   std::size_t n = std::min({size, buf_len_ - buf_pos_, limits_.request_byte_cap - delivered_});

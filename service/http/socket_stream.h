@@ -15,6 +15,8 @@ namespace secretsd::http {
 struct StreamLimits {
   std::chrono::milliseconds read_timeout{5000};
   std::chrono::milliseconds write_timeout{5000};
+  // Time to read one request, from its first byte (see ServerOptions).
+  std::chrono::milliseconds request_timeout{15000};
   // Bytes httplib may read for one request (line + headers + body framing).
   std::size_t request_byte_cap = 2u << 20;
 };
@@ -26,6 +28,8 @@ class CappedSocketStream final : public httplib::Stream {
   // Call before each request on a kept-alive connection.
   void start_request();
   bool cap_exceeded() const { return cap_exceeded_; }
+  // The request took longer than request_timeout to arrive.
+  bool timed_out() const { return timed_out_; }
   // Pipelined bytes already read past the previous request.
   bool has_buffered_input() const { return buf_pos_ < buf_len_; }
 
@@ -44,12 +48,18 @@ class CappedSocketStream final : public httplib::Stream {
 
  private:
   bool fill_buffer();
+  // How long the next wait for input may last: the read timeout, or less
+  // when the request's deadline is nearer (zero once it has passed).
+  std::chrono::milliseconds next_wait() const;
   bool send_all(const char* ptr, size_t size);
 
   socket_t sock_;
   StreamLimits limits_;
   std::size_t delivered_ = 0;
   bool cap_exceeded_ = false;
+  bool timed_out_ = false;
+  bool reading_request_ = false;  // the first byte of this request was read
+  std::chrono::steady_clock::time_point deadline_{};
   // httplib's line reader asks for one byte at a time; the buffer turns that
   // into one recv per 4 KiB.
   char buf_[4096];

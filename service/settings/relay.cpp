@@ -17,15 +17,11 @@ namespace {
 constexpr std::chrono::milliseconds kPoolWait{2000};
 constexpr const char* kContentType = "application/octet-stream";
 
-// The {node_id} path segment and whether the caller may use its blob;
-// the error already sent otherwise.
-std::optional<std::string> authorized_node(http::Exchange& ex, App& app, db::Lease& lease,
-                                           Caller* who) {
-  auto caller = authenticated(ex, app);
-  if (!caller) return std::nullopt;
-  *who = *caller;
+// The {node_id} path segment and whether `caller` may use its blob; the
+// error already sent otherwise.
+std::optional<std::string> authorized_node(http::Exchange& ex, const Caller& caller, db::Lease& lease) {
   const std::string node_id = ex.req.matches[1].str();
-  if (caller->kind != CallerKind::User && caller->kind != CallerKind::Node) {
+  if (caller.kind != CallerKind::User && caller.kind != CallerKind::Node) {
     http::error_response(ex.res, 404, "Not found");
     return std::nullopt;
   }
@@ -35,12 +31,12 @@ std::optional<std::string> authorized_node(http::Exchange& ex, App& app, db::Lea
         node_id);
   });
   const bool same_household =
-      !rows.empty() && !caller->household_id.empty() && rows[0][0].as<std::string>() == caller->household_id;
+      !rows.empty() && !caller.household_id.empty() && rows[0][0].as<std::string>() == caller.household_id;
   if (!same_household) {
     http::error_response(ex.res, 404, "Not found");
     return std::nullopt;
   }
-  if (caller->kind == CallerKind::Node && caller->node_id != node_id) {
+  if (caller.kind == CallerKind::Node && caller.node_id != node_id) {
     http::error_response(ex.res, 403, "Only the node itself and its household's users may use its settings blob");
     return std::nullopt;
   }
@@ -87,9 +83,14 @@ PutResult refused(int status, const char* message) {
 }  // namespace
 
 void put_settings_blob(http::Exchange& ex, App& app, std::size_t max_bytes) {
+  // Authenticate before leasing: checking a node key leases a connection of
+  // its own, and holding one while waiting for another lets a burst of
+  // requests (even with bad keys) take the whole pool and starve everyone.
+  auto who = authenticated(ex, app);
+  if (!who) return;
+  const Caller& caller = *who;
   db::Lease lease = app.pool->acquire(kPoolWait);
-  Caller caller;
-  auto node_id = authorized_node(ex, app, lease, &caller);
+  auto node_id = authorized_node(ex, caller, lease);
   if (!node_id) return;
 
   const std::string type = ex.req.get_header_value("Content-Type");
@@ -171,9 +172,10 @@ void put_settings_blob(http::Exchange& ex, App& app, std::size_t max_bytes) {
 }
 
 void get_settings_blob(http::Exchange& ex, App& app) {
+  auto who = authenticated(ex, app);  // before leasing: see put_settings_blob
+  if (!who) return;
   db::Lease lease = app.pool->acquire(kPoolWait);
-  Caller caller;
-  auto node_id = authorized_node(ex, app, lease, &caller);
+  auto node_id = authorized_node(ex, *who, lease);
   if (!node_id) return;
   auto rows = db::with_tx(lease, [&](pqxx::work& tx) {
     return tx.exec_params(

@@ -3,6 +3,7 @@
 // their values (EXPECT_TRUE on comparisons, not EXPECT_EQ on secrets).
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -328,6 +329,25 @@ TEST_F(AuthTest, LoginIsRateLimitedPerAddress) {
                429);
 }
 
+TEST_F(AuthTest, RegistrationIsRateLimitedPerAddress) {
+  auto limited = SecretsdProcess::start({{"SECRETSD_REGISTER_RATE_LIMIT", "2"}});
+  auto c = limited->client();
+  auto registration = [&](const std::string& email) {
+    return post(c, "/api/v0/auth/register",
+                {{"email", email}, {"password", "long enough 1"}, {"household_name", "Limited"}});
+  };
+  const std::string stem = "limited-" + unique_suffix();
+  EXPECT_EQ(status_of(registration(stem + "-1@example.test")), 201);
+  EXPECT_EQ(status_of(registration(stem + "-2@example.test")), 201);
+  auto refused = registration(stem + "-3@example.test");
+  expect_error(refused, 429, "Too many registrations from this address, try again later");
+  ASSERT_TRUE(refused);
+  EXPECT_GE(std::atoi(refused->get_header_value("Retry-After").c_str()), 1);
+  auto db = superuser_db();
+  pqxx::nontransaction tx(db);
+  EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM secretsd.users WHERE email LIKE $1", stem + "%")[0].as<int>(), 2);
+}
+
 // ---- refresh ----------------------------------------------------------------------------
 
 TEST_F(AuthTest, RefreshRotatesThePair) {
@@ -377,6 +397,72 @@ TEST_F(AuthTest, ReuseAfterTheGraceWindowRevokesTheFamily) {
   // Another login is another family and is untouched.
   EXPECT_EQ(status_of(post(c, "/api/v0/auth/refresh", {{"refresh_token", other_session.refresh_token}})),
             200);
+}
+
+// A family revoked while a rotation in it is in flight (logout, or reuse
+// detection) also loses the token that rotation issues. Driven in SQL so
+// the interleaving is forced: the rotation's transaction stays open while
+// the revocation starts, and the revocation must wait for it.
+TEST_F(AuthTest, RevocationRacingARotationRevokesTheNewToken) {
+  TestUser user = register_user();
+  for (const std::string revocation : {"logout", "reuse"}) {
+    SCOPED_TRACE(revocation);
+    const std::string tag = "race-" + revocation + "-" + unique_suffix();
+    const std::string old_hash = tag + "-a";   // rotated an hour ago
+    const std::string live_hash = tag + "-b";  // current
+    const std::string new_hash = tag + "-c";   // what the racing rotation issues
+    std::string family;
+    {
+      auto db = superuser_db();
+      pqxx::nontransaction tx(db);
+      family = tx.exec1("SELECT gen_random_uuid()::text")[0].as<std::string>();
+      tx.exec_params(
+          "INSERT INTO secretsd.refresh_tokens (family_id, user_id, token_hash, expires_at, rotated_at)"
+          " VALUES ($1::uuid, $2::uuid, $3, now() + interval '1 day', now() - interval '1 hour'),"
+          "        ($1::uuid, $2::uuid, $4, now() + interval '1 day', NULL)",
+          family, user.id, old_hash, live_hash);
+    }
+
+    auto rotator_db = superuser_db();
+    pqxx::work rotation(rotator_db);
+    EXPECT_EQ(rotation.exec_params1("SELECT outcome FROM secretsd.rotate_refresh_token($1, $2, 30, 10)",
+                                    live_hash, new_hash)[0].as<std::string>(),
+              "rotated");
+
+    std::string revoker_result;
+    std::thread revoker([&] {
+      auto db = superuser_db();
+      pqxx::nontransaction tx(db);
+      revoker_result = revocation == "logout"
+          ? tx.exec_params1("SELECT secretsd.revoke_refresh_family($1)::text", live_hash)[0].as<std::string>()
+          : tx.exec_params1("SELECT outcome FROM secretsd.rotate_refresh_token($1, $2, 30, 10)",
+                            old_hash, tag + "-x")[0].as<std::string>();
+    });
+    // The revocation must be waiting on the family lock, not done already.
+    {
+      auto db = superuser_db();
+      pqxx::nontransaction tx(db);
+      bool waiting = false;
+      for (int i = 0; i < 100 && !waiting; ++i) {
+        waiting = tx.exec1("SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0]
+                      .as<bool>();
+        if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      EXPECT_TRUE(waiting);
+    }
+    rotation.commit();
+    revoker.join();
+    EXPECT_EQ(revoker_result, revocation == "logout" ? "3" : "reused");
+
+    auto db = superuser_db();
+    pqxx::nontransaction tx(db);
+    EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM secretsd.refresh_tokens"
+                              " WHERE family_id = $1::uuid AND revoked_at IS NULL", family)[0].as<int>(),
+              0);
+    EXPECT_EQ(tx.exec_params1("SELECT outcome FROM secretsd.rotate_refresh_token($1, $2, 30, 10)",
+                              new_hash, tag + "-d")[0].as<std::string>(),
+              "invalid");
+  }
 }
 
 TEST_F(AuthTest, RefreshRejectsBadTokens) {

@@ -152,6 +152,7 @@ Env child_environment(int port, const Env& extra_env) {
   env["SECRETSD_ARGON2_MEMLIMIT"] = "65536";
   env["SECRETSD_MIGRATIONS_DIR"] = PROJECT_SOURCE_DIR "/migrations";
   env["SECRETSD_LOGIN_RATE_LIMIT"] = "10000,10000";
+  env["SECRETSD_REGISTER_RATE_LIMIT"] = "100000";
   for (const auto& [name, value] : extra_env) env[name] = value;
   return env;
 }

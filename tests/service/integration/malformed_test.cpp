@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -251,6 +252,49 @@ TEST_F(MalformedRequestTest, EveryMalformedRequestGets4xxJsonAndChangesNothing) 
   auto got = c.Get("/api/secrets/EXISTING", auth_header(u.access_token));
   ASSERT_EQ(got->status, 200);
   EXPECT_EQ(body_of(got).at("data").at("value"), "keep-me");
+}
+
+// Sends `head`, then `trickle` one byte every 300 ms (each wait well inside
+// the 5 s read timeout), then `tail`, and returns the response.
+RawResponse trickled_request(int port, const std::string& head, const std::string& trickle,
+                             const std::string& tail) {
+  Socket s(port);
+  s.send_all(head);
+  for (char ch : trickle) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    s.send_all(std::string(1, ch));
+  }
+  s.send_all(tail);
+  return parse_response(s.read_all());
+}
+
+// A client trickling a request cannot hold a worker past
+// SECRETSD_REQUEST_TIMEOUT_MS (slowloris): the per-read timeout alone would
+// let it go on for hours within the byte cap.
+TEST_F(MalformedRequestTest, ATrickledRequestIsCutOffAtTheRequestDeadline) {
+  auto strict = SecretsdProcess::start({{"SECRETSD_REQUEST_TIMEOUT_MS", "1000"}});
+  const std::string head = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Slow: ";
+  const std::string trickle = "abcdefgh";  // 2.4 s in all
+  const std::string tail = "\r\n\r\n";
+
+  // The default deadline (15 s) lets this request through: the probe works.
+  EXPECT_EQ(trickled_request(secretsd().port(), head, trickle, tail).status, 200);
+  // With 1 s it is cut off while the headers are still arriving.
+  const int status = trickled_request(strict->port(), head, trickle, tail).status;
+  EXPECT_NE(status, 200);
+  EXPECT_TRUE(status == 0 || status == 400 || status == 408) << status;
+
+  // A body trickled past the deadline gets 408 and nothing is done with it.
+  const std::string body = R"({"email":"slow@example.test","password":"x"})";
+  RawResponse slow_body = trickled_request(
+      strict->port(),
+      "POST /api/v0/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+      "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+          body.substr(0, 10),
+      body.substr(10, 8), body.substr(18));
+  EXPECT_EQ(slow_body.status, 408);
+  EXPECT_EQ(nlohmann::json::parse(slow_body.body, nullptr, false),
+            (nlohmann::json{{"statusCode", 408}, {"message", "Request timeout"}}));
 }
 
 }  // namespace

@@ -699,5 +699,33 @@ TEST_F(SettingsRelayTest, OnlyTheNodeAndItsHouseholdMayUseIt) {
   EXPECT_EQ(put_blob(node.node_id, "evil", with(node_headers(sibling.node_id, sibling.api_key), "If-Match", "*"))->status, 403);
 }
 
+// Checking a node key takes a pooled connection, so the relay must not be
+// holding one already: with a pool of 2, a burst of requests with wrong keys
+// used to take both connections and wait for a third (503 for everyone).
+TEST_F(SettingsRelayTest, ABurstOfBadKeysCannotTakeThePool) {
+  auto small = SecretsdProcess::start({{"SECRETSD_POOL_SIZE", "2"}});
+  auto owner = register_user("Relay burst");
+  auto node = create_node(owner.household_id);
+  constexpr int kRequests = 12;
+  std::vector<int> statuses(kRequests, 0);
+  std::vector<std::thread> burst;
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRequests; ++i) {
+    burst.emplace_back([&, i] {
+      auto client = small->client();
+      auto res = client.Get(path(node.node_id).c_str(), node_headers(node.node_id, "wrong-key-" + std::to_string(i)));
+      statuses[i] = res ? res->status : 0;
+    });
+  }
+  for (auto& t : burst) t.join();
+  const auto took = std::chrono::steady_clock::now() - started;
+  for (int status : statuses) EXPECT_EQ(status, 401);
+  EXPECT_LT(took, std::chrono::seconds(2)) << "requests waited for the pool";
+  auto client = small->client();
+  auto ok = client.Get(path(node.node_id).c_str(), auth_header(owner.access_token));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 404);  // no blob yet: answered, not 503
+}
+
 }  // namespace
 }  // namespace secretsd::it

@@ -306,6 +306,33 @@ TEST(Config, LoginRateLimitFormats) {
   }
 }
 
+TEST(Config, RegistrationLimitAndHashingConcurrency) {
+  auto env = minimal_env();
+  auto defaults = load(env);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults.config->register_rate_per_address, 20);
+  EXPECT_EQ(defaults.config->argon2_concurrency, 0);  // = number of cores
+  EXPECT_EQ(defaults.config->request_timeout_ms, 15000);
+  env["SECRETSD_REGISTER_RATE_LIMIT"] = "5";
+  env["SECRETSD_ARGON2_CONCURRENCY"] = "3";
+  env["SECRETSD_REQUEST_TIMEOUT_MS"] = "2000";
+  auto set = load(env);
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set.config->register_rate_per_address, 5);
+  EXPECT_EQ(set.config->argon2_concurrency, 3);
+  EXPECT_EQ(set.config->request_timeout_ms, 2000);
+  for (const char* bad : {"0", "-1", "x", "100001"}) {
+    env["SECRETSD_REGISTER_RATE_LIMIT"] = bad;
+    EXPECT_TRUE(has_error(load(env), "SECRETSD_REGISTER_RATE_LIMIT")) << bad;
+  }
+  env["SECRETSD_REGISTER_RATE_LIMIT"] = "5";
+  env["SECRETSD_ARGON2_CONCURRENCY"] = "257";
+  EXPECT_TRUE(has_error(load(env), "SECRETSD_ARGON2_CONCURRENCY"));
+  env["SECRETSD_ARGON2_CONCURRENCY"] = "3";
+  env["SECRETSD_REQUEST_TIMEOUT_MS"] = "999";
+  EXPECT_TRUE(has_error(load(env), "SECRETSD_REQUEST_TIMEOUT_MS"));
+}
+
 TEST(Config, WordsRejectSpaces) {
   auto env = minimal_env();
   env["SECRETSD_JWT_ISSUER"] = "my issuer";

@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
 namespace secretsd {
 namespace {
 
@@ -79,6 +85,44 @@ TEST(Password, DummyVerifyRunsWithoutMatching) {
   hasher.dummy_verify("anything");
   hasher.dummy_verify("");
   SUCCEED();
+}
+
+// Peak memory is memlimit x hashes running at once, so the hasher bounds
+// them: 8 threads hashing through a 2-slot hasher never run more than 2.
+TEST(HashingSlots, NeverMoreHoldersThanTheLimit) {
+  HashingSlots slots(2);
+  std::atomic<int> inside{0};
+  std::atomic<int> peak{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        HashingSlots::Slot slot(slots);
+        const int now = ++inside;
+        int seen = peak.load();
+        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        --inside;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(peak.load(), 2);  // reached, never exceeded
+  EXPECT_EQ(slots.in_use(), 0u);
+}
+
+TEST(HashingSlots, ConcurrentHashesThroughOneSlotAllVerify) {
+  const PasswordHasher hasher(fast_cost(), 1);
+  std::vector<std::string> hashes(6);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
+    threads.emplace_back([&, i] { hashes[i] = hasher.hash("pw-" + std::to_string(i)); });
+  }
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
+    EXPECT_TRUE(hasher.verify("pw-" + std::to_string(i), hashes[i])) << i;
+  }
 }
 
 }  // namespace
