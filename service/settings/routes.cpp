@@ -11,7 +11,9 @@
 #include "app.h"
 #include "http/json_io.h"
 #include "http/server.h"
+#include "auth/validation.h"
 #include "settings/access.h"
+#include "settings/grants.h"
 #include "settings/names.h"
 #include "settings/options.h"
 #include "settings/probe.h"
@@ -36,12 +38,14 @@ struct SettingsService {
         options(std::move(opts)),
         store(pool),
         registry(pool, std::move(file)),
+        grants(pool),
         restarter(options.command_dirs, options.restart_timeout, options.parallelism) {}
 
   App& app;
   const SettingsOptions options;
   SettingsStore store;
   RuntimeRegistry registry;
+  SettingGrants grants;
   const Restarter restarter;
   std::mutex changes;
 };
@@ -238,6 +242,15 @@ void register_runtime(const Service& s, http::Exchange& ex) {
   }
   Runtime runtime = std::get<Runtime>(std::move(parsed));
   runtime.app_id = app_caller->app_id;
+  // Consuming a setting means reading it (runtime-env): only what the admin
+  // granted this app. Setting names are validated, so naming one is safe.
+  auto granted = s->grants.of(app_caller->app_id);
+  auto missing = granted ? ungranted(runtime.settings, *granted) : runtime.settings;
+  if (!missing.empty()) {
+    return http::error_response(ex.res, 403,
+                                "This app may not consume setting \"" + missing.front() +
+                                    "\"; the admin grants it with PUT /api/v0/admin/apps/{id}/settings");
+  }
   switch (s->registry.register_runtime(runtime, app_caller->app_id)) {
     case RuntimeRegistry::Registered::Conflict:
       return http::error_response(
@@ -260,11 +273,57 @@ void runtime_env(const Service& s, http::Exchange& ex) {
   if (!runtime || runtime->app_id.empty() || runtime->app_id != app_caller->app_id) {
     return http::error_response(ex.res, 404, "Runtime not found");
   }
+  // An API runtime reads only what its app is still granted (a grant may
+  // have been withdrawn since it registered); file runtimes are the operator's.
+  std::vector<std::string> readable = runtime->settings;
+  if (!runtime->from_config) {
+    auto granted = s->grants.of(app_caller->app_id);
+    readable = granted ? granted_only(readable, *granted) : std::vector<std::string>{};
+  }
   json env = json::object();
-  for (const auto& [name, value] : s->store.values(runtime->settings, app_caller->actor())) {
+  for (const auto& [name, value] : s->store.values(readable, app_caller->actor())) {
     env[env_var_name(name)] = value;
   }
   http::json_response(ex.res, 200, {{"env", env}});
+}
+
+// The {id} path capture when it is a valid app id; else answers 404.
+std::optional<std::string> path_app_id(http::Exchange& ex) {
+  std::string id = ex.req.matches.size() > 1 ? ex.req.matches[1].str() : std::string();
+  if (is_valid_app_id(id)) return id;
+  http::error_response(ex.res, 404, "App not found");
+  return std::nullopt;
+}
+
+void send_app_grants(const Service& s, http::Exchange& ex, const std::string& app_id) {
+  auto names = s->grants.of(app_id);
+  if (!names) return http::error_response(ex.res, 404, "App not found");
+  http::json_response(ex.res, 200, {{"app_id", app_id}, {"settings", *names}});
+}
+
+void get_app_grants(const Service& s, http::Exchange& ex) {
+  if (!require_admin(ex, s->app)) return;
+  if (auto app_id = path_app_id(ex)) send_app_grants(s, ex, *app_id);
+}
+
+// Body {"settings": [names]}: replaces the app's grants ([] withdraws all).
+void put_app_grants(const Service& s, http::Exchange& ex) {
+  constexpr std::size_t kMaxGrants = 1000;
+  if (!require_admin(ex, s->app)) return;
+  auto app_id = path_app_id(ex);
+  if (!app_id) return;
+  auto body = http::parse_json_object(ex.body);
+  if (!body) return http::error_response(ex.res, 400, "The body must be a JSON object");
+  auto it = body->find("settings");
+  bool ok = it != body->end() && it->is_array() && it->size() <= kMaxGrants;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; ok && i < it->size(); ++i) {
+    ok = (*it)[i].is_string() && valid_setting_name((*it)[i].get<std::string>());
+    if (ok) names.push_back((*it)[i].get<std::string>());
+  }
+  if (!ok) return http::error_response(ex.res, 400, "settings must be an array of setting names");
+  if (!s->grants.replace(*app_id, names)) return http::error_response(ex.res, 404, "App not found");
+  send_app_grants(s, ex, *app_id);
 }
 
 }  // namespace
@@ -285,6 +344,9 @@ void register_settings_routes(http::Server& server, App& app) {
   server.get("/api/v0/admin/runtimes", [s](http::Exchange& ex) { list_runtimes(s, ex); });
   server.post("/internal/runtimes", [s](http::Exchange& ex) { register_runtime(s, ex); });
   server.get("/internal/runtime-env", [s](http::Exchange& ex) { runtime_env(s, ex); });
+  const std::string grants = "/api/v0/admin/apps/([^/]+)/settings";
+  server.get(grants, [s](http::Exchange& ex) { get_app_grants(s, ex); });
+  server.put(grants, [s](http::Exchange& ex) { put_app_grants(s, ex); });
 
   const std::string blob = "/api/v0/nodes/([^/]+)/settings-blob";
   const std::size_t max_blob = s->options.blob_max_bytes;

@@ -41,6 +41,8 @@ before(async () => {
   const app = await stack.api("POST", "/api/v0/admin/apps", { app_id: appId }, { "X-Admin-Key": stack.adminKey });
   assert.equal(app.status, 201, `create app: ${app.status}`);
   const appHeaders = { "X-Jarvis-App-Id": appId, "X-Jarvis-App-Key": app.json.app_key };
+  const grant = await stack.api("PUT", `/api/v0/admin/apps/${appId}/settings`, { settings: [SETTING] }, { "X-Admin-Key": stack.adminKey });
+  assert.equal(grant.status, 200, `grant settings: ${grant.status}`);
   const reg = await stack.api(
     "POST",
     "/internal/runtimes",

@@ -178,6 +178,11 @@ World& world() {
                                        {"SECRETSD_RUNTIME_COMMAND_DIRS", (w->dir / "bin").string()},
                                        {"SECRETSD_RESTART_TIMEOUT_MS", "3000"}});
   const int port = w->process->port();
+  // What the API-registered runtimes below consume (file runtimes need no grant).
+  auto granted = w->process->client().Put(
+      ("/api/v0/admin/apps/" + w->app.app_id + "/settings").c_str(), admin_headers(),
+      json{{"settings", {"it.whatever", "it.api_key_" + w->sfx, "it.url_key_" + w->sfx}}}.dump(), kJson.c_str());
+  if (!granted || granted->status != 200) throw std::runtime_error("granting the test app its settings failed");
   write_runtime_config(*w, w->fake_dir, w->runtime("fake"), w->fake_key, port);
   write_runtime_config(*w, w->canary_dir, w->runtime("canary"), w->canary_key, port);
   write_runtime_config(*w, w->api_dir, w->runtime("api"), "it.api_key_" + w->sfx, port);
@@ -532,6 +537,10 @@ TEST_F(SettingsTest, RegisteringRuntimesIsPolicedAgainstRemoteCodeExecution) {
   // Registered once, updated by its owner, refused to another app.
   EXPECT_EQ(post(c(), url(w.runtime("x9"), "http://127.0.0.1:1/r"), as_app)->status, 201);
   EXPECT_EQ(post(c(), url(w.runtime("x9"), "http://localhost:2/r"), as_app)->status, 200);
+  // (An app without the grant is refused first, before it learns the id is taken.)
+  EXPECT_EQ(post(c(), url(w.runtime("x9"), "http://[::1]:2/r"), app_headers(w.other.app_id, w.other.app_key))->status, 403);
+  ASSERT_EQ(c().Put(("/api/v0/admin/apps/" + w.other.app_id + "/settings").c_str(), admin_headers(),
+                    R"({"settings":["it.whatever"]})", kJson.c_str())->status, 200);
   EXPECT_EQ(post(c(), url(w.runtime("x9"), "http://[::1]:2/r"), app_headers(w.other.app_id, w.other.app_key))->status, 409);
   EXPECT_EQ(post(c(), json{{"id", "bad id!"}}, as_app)->status, 400);
 }
@@ -597,6 +606,62 @@ TEST_F(SettingsTest, RuntimeEnvGoesOnlyToTheRuntimesApp) {
   EXPECT_EQ(env_value(w.runtime("no-such-runtime"), w.fake_key), "<status 404>");
   // A runtime in the file without an app_id is nobody's to read.
   EXPECT_EQ(env_value(w.runtime("slow"), w.slow_key), "<status 404>");
+}
+
+// Consuming a setting means reading it in clear, so an app registers
+// runtimes only for the settings the admin granted it, and a withdrawn
+// grant stops runtime-env from returning the value at once.
+TEST_F(SettingsTest, AnAppConsumesOnlyTheSettingsTheAdminGrantedIt) {
+  World& w = world();
+  const std::string setting = "it.granted_llm_key_" + w.sfx;
+  const std::string runtime_id = w.runtime("grantee");
+  const std::string grants_path = "/api/v0/admin/apps/" + w.other.app_id + "/settings";
+  auto as_other = app_headers(w.other.app_id, w.other.app_key);
+  auto register_runtime = [&] {
+    json body = {{"id", runtime_id}, {"settings", {setting}}, {"restart", {{"url", "http://127.0.0.1:1/r"}}}};
+    return c().Post("/internal/runtimes", as_other, body.dump(), kJson.c_str());
+  };
+  auto grant = [&](const json& names) {
+    return c().Put(grants_path.c_str(), admin_headers(), json{{"settings", names}}.dump(), kJson.c_str());
+  };
+  auto env_of_other = [&]() -> json {
+    auto res = c().Get(("/internal/runtime-env?runtime_id=" + runtime_id).c_str(), as_other);
+    return res && res->status == 200 ? body_of(res).at("env") : json(res ? res->status : 0);
+  };
+  ASSERT_EQ(put_setting(setting, {{"value", "sk-granted-value"}, {"is_sensitive", true}})->status / 100, 2);
+
+  // Not granted: refused, and nothing registered.
+  auto refused = register_runtime();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_EQ(body_of(refused).at("message"),
+            "This app may not consume setting \"" + setting +
+                "\"; the admin grants it with PUT /api/v0/admin/apps/{id}/settings");
+  EXPECT_EQ(env_of_other(), json(404));
+
+  // Granted: registered, and its env carries the value.
+  auto granted = grant({setting, setting});
+  ASSERT_TRUE(granted);
+  ASSERT_EQ(granted->status, 200) << granted->body;
+  EXPECT_EQ(body_of(granted), (json{{"app_id", w.other.app_id}, {"settings", {setting}}}));
+  auto listed = c().Get(grants_path.c_str(), admin_headers());
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(body_of(listed).at("settings"), json({setting}));
+  ASSERT_EQ(register_runtime()->status, 201);
+  EXPECT_EQ(env_of_other(), (json{{settings::env_var_name(setting), "sk-granted-value"}}));
+
+  // Withdrawn: the runtime stays registered but reads nothing any more.
+  ASSERT_EQ(grant(json::array())->status, 200);
+  EXPECT_EQ(env_of_other(), json::object());
+
+  // The grants endpoint: admin only, checked input, unknown apps.
+  EXPECT_EQ(c().Put(grants_path.c_str(), as_other, R"({"settings":[]})", kJson.c_str())->status, 403);
+  EXPECT_EQ(c().Get(grants_path.c_str())->status, 401);
+  for (const char* bad : {R"({})", R"({"settings":"x"})", R"({"settings":[1]})", R"({"settings":["bad name"]})", "[]"}) {
+    EXPECT_EQ(c().Put(grants_path.c_str(), admin_headers(), bad, kJson.c_str())->status, 400) << bad;
+  }
+  EXPECT_EQ(c().Put("/api/v0/admin/apps/no-such-app/settings", admin_headers(), R"({"settings":[]})", kJson.c_str())->status, 404);
+  EXPECT_EQ(c().Get("/api/v0/admin/apps/Bad!Id/settings", admin_headers())->status, 404);
 }
 
 // ------------------------------------------------------------------ relay
