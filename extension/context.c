@@ -25,6 +25,7 @@
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #define ACTOR_MAX_BYTES 256
@@ -42,6 +43,7 @@ PG_FUNCTION_INFO_V1(pgsecrets_current_db_role);
 typedef struct GatewayContext
 {
 	LocalTransactionId lxid;	/* valid only inside this transaction */
+	SubTransactionId subid;		/* and gone if this subtransaction aborts */
 	pg_uuid_t	household;
 	char		actor[ACTOR_MAX_BYTES + 1];
 	bool		has_node;
@@ -72,6 +74,16 @@ static SessionChoice choice = {false};
 static Resolution resolved = {InvalidLocalTransactionId};
 static uint64 generation = 1;
 
+/*
+ * What a security-restricted operation sees: no household, no superuser.
+ * ANALYZE, autovacuum, CREATE INDEX, REINDEX, CLUSTER and REFRESH
+ * MATERIALIZED VIEW run a table owner's expressions as that owner while the
+ * outer user (the one this file checks) stays whoever started them, often a
+ * superuser; without this, an index expression that reads
+ * secrets.decrypted_secrets would see every household's values.
+ */
+static const Resolution restricted = {InvalidLocalTransactionId};
+
 static HouseholdPrivilege
 privilege_from_text(const char *s)
 {
@@ -98,6 +110,37 @@ privilege_name(HouseholdPrivilege p)
 		default:
 			return "none";
 	}
+}
+
+/*
+ * A context set inside a subtransaction that rolls back is gone with it
+ * (ROLLBACK TO SAVEPOINT undoes set_context like any other change); one
+ * set in a subtransaction that is released belongs to its parent from then on.
+ */
+static void
+gateway_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	if (gateway.lxid == InvalidLocalTransactionId || gateway.subid != mySubid)
+		return;
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+		gateway.subid = parentSubid;
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		gateway.lxid = InvalidLocalTransactionId;
+		generation++;
+	}
+}
+
+void
+context_install_callbacks(void)
+{
+	static bool installed = false;
+
+	if (installed)
+		return;
+	RegisterSubXactCallback(gateway_subxact_callback, NULL);
+	installed = true;
 }
 
 static bool
@@ -135,11 +178,23 @@ lookup_grants(Oid role, const pg_uuid_t *want, HouseholdPrivilege *match,
 		Oid			argtypes[1] = {OIDOID};
 		Datum		args[1] = {ObjectIdGetDatum(role)};
 
+		/*
+		 * The query runs as pgsecrets_owner: it must not resolve any name
+		 * through the caller's search_path, where a schema of the caller's
+		 * could define an "=" that would then run with the owner's rights.
+		 * The path is pinned for the query and every name is qualified. An
+		 * error unwinds the GUC nest level with the (sub)transaction.
+		 */
+		int			save_nestlevel = NewGUCNestLevel();
+
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "pgsecrets: SPI_connect failed");
 		if (SPI_execute_with_args("SELECT g.household_id, g.privilege "
 								  "FROM secrets.household_grants g "
-								  "JOIN pg_catalog.pg_roles r ON r.rolname = g.role_name "
+								  "JOIN pg_catalog.pg_roles r "
+								  "  ON r.rolname OPERATOR(pg_catalog.=) g.role_name "
 								  "WHERE pg_catalog.pg_has_role($1, r.oid, 'MEMBER')",
 								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "pgsecrets: household grant lookup failed");
@@ -162,6 +217,7 @@ lookup_grants(Oid role, const pg_uuid_t *want, HouseholdPrivilege *match,
 			}
 		}
 		SPI_finish();
+		AtEOXact_GUC(true, save_nestlevel);
 	}
 	PG_FINALLY();
 	{
@@ -184,6 +240,8 @@ resolve(void)
 	HouseholdPrivilege match;
 	int			ngrants;
 
+	if (InSecurityRestrictedOperation())
+		return &restricted;
 	if (resolved.lxid == MyProc->lxid && resolved.outer_user == outer &&
 		resolved.generation == generation)
 		return &resolved;
@@ -280,7 +338,8 @@ pgsecrets_set_context(PG_FUNCTION_ARGS)
 {
 	Oid			gateway_role = get_role_oid("pgsecrets_gateway", true);
 
-	if (!OidIsValid(gateway_role) || !is_member_of_role(GetSessionUserId(), gateway_role))
+	if (!OidIsValid(gateway_role) || !is_member_of_role(GetSessionUserId(), gateway_role) ||
+		InSecurityRestrictedOperation())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to set the household context"),
@@ -299,6 +358,7 @@ pgsecrets_set_context(PG_FUNCTION_ARGS)
 	if (gateway.has_node)
 		copy_bounded_text(PG_GETARG_TEXT_PP(2), gateway.node_id, NODE_ID_MAX_BYTES, "node_id");
 	gateway.lxid = MyProc->lxid;
+	gateway.subid = GetCurrentSubTransactionId();
 	generation++;
 	PG_RETURN_VOID();
 }
@@ -322,6 +382,10 @@ pgsecrets_use_household(PG_FUNCTION_ARGS)
 		choice.set = false;
 		PG_RETURN_VOID();
 	}
+	if (InSecurityRestrictedOperation())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot pick a household in a security-restricted operation")));
 	household = PG_GETARG_UUID_P(0);
 	if (!superuser_arg(outer))
 	{

@@ -66,4 +66,5 @@ _PG_init(void)
 		keyring_init_postmaster();
 
 	redact_install_hook();
+	context_install_callbacks();
 }

@@ -53,6 +53,7 @@ typedef enum HouseholdPrivilege
 } HouseholdPrivilege;
 
 extern void context_require_access(const pg_uuid_t *household, HouseholdPrivilege needed);
+extern void context_install_callbacks(void);
 
 /* redact.c */
 extern void redact_install_hook(void);

@@ -1185,6 +1185,43 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     FROM secrets.key_status() k
 $$;
 
+-- The newest entry of each household's audit chain.
+CREATE FUNCTION secrets.audit_heads()
+RETURNS TABLE (household_id uuid, seq bigint, chain_key_version bigint, link bytea, mac bytea)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT DISTINCT ON (a.household_id) a.household_id, a.seq, a.chain_key_version, a.link, a.mac
+    FROM secrets.audit_log a ORDER BY a.household_id, a.seq DESC
+$$;
+
+-- Appends an entry under the active key to every chain whose newest entry
+-- is under another, loaded key version and verifies, so that retiring that
+-- version leaves every chain's head checkable (verify_audit_chain()
+-- requires it). A head that does not verify is left alone, never vouched
+-- for. Superusers only; rotate() calls it when a rotation is complete.
+-- Returns how many chains it resealed.
+CREATE FUNCTION secrets.audit_reseal() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  active_version bigint;
+  h record;
+  n bigint := 0;
+BEGIN
+  PERFORM secrets.require_superuser('secrets.audit_reseal()');
+  SELECT l.key_version INTO active_version FROM secrets.loaded_key_versions() l WHERE l.active;
+  IF active_version IS NULL THEN
+    RETURN 0;
+  END IF;
+  FOR h IN SELECT * FROM secrets.audit_heads() x
+            WHERE x.chain_key_version <> active_version
+              AND secrets.audit_mac(x.chain_key_version, x.household_id, x.link) = x.mac LOOP
+    PERFORM secrets.audit_write(h.household_id, 'rotate', NULL, NULL, NULL, NULL,
+                                jsonb_build_object('audit_reseal', true, 'from_key_version', h.chain_key_version,
+                                                   'to_key_version', active_version));
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;
+
 CREATE FUNCTION secrets.require_superuser(what text) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -1293,6 +1330,10 @@ BEGIN
                                                    'from_key_versions', to_jsonb(old_versions),
                                                    'rows', n_current, 'history_rows', n_history,
                                                    'households', n_households));
+  ELSIF coalesce((SELECT r.rows_to_rewrap FROM secrets.rotation_status() r), 0) = 0 THEN
+    -- The rotation is complete: move every audit chain's head to the active
+    -- key, so the old version can be retired (see audit_reseal()).
+    PERFORM secrets.audit_reseal();
   END IF;
   RETURN n_current + n_history;
 END $$;
@@ -1331,7 +1372,9 @@ END $$;
 -- Whether a root key version may be removed from the key file: no current
 -- value, kept version or tombstone may use it, and it must not be active.
 -- Audit entries chained under it stay verifiable through the links of the
--- entries after them. Only reports; removing the line is the operator's job.
+-- entries after them, so no chain may end in one (rotate() reseals such
+-- chains when it finishes: secrets.audit_reseal()). Only reports; removing
+-- the line is the operator's job.
 CREATE FUNCTION secrets.retire_key(version bigint)
 RETURNS TABLE (key_version bigint, active boolean, loaded boolean, secret_rows bigint,
                history_rows bigint, audit_entries bigint, retirable boolean, message text)
@@ -1343,6 +1386,7 @@ DECLARE
   n_current bigint;
   n_history bigint;
   n_audit bigint;
+  n_heads bigint;
 BEGIN
   PERFORM secrets.require_superuser('secrets.retire_key()');
   SELECT l.active INTO is_active FROM secrets.loaded_key_versions() l WHERE l.key_version = version;
@@ -1350,12 +1394,15 @@ BEGIN
   SELECT count(*) INTO n_current FROM secrets.secrets s WHERE secrets.ciphertext_key_version(s.value) = version;
   SELECT count(*) INTO n_history FROM secrets.secret_versions v WHERE secrets.ciphertext_key_version(v.value) = version;
   SELECT count(*) INTO n_audit FROM secrets.audit_log a WHERE a.chain_key_version = version;
+  SELECT count(*) INTO n_heads FROM secrets.audit_heads() h WHERE h.chain_key_version = version;
   RETURN QUERY SELECT version, coalesce(is_active, false), is_loaded, n_current, n_history, n_audit,
-    NOT coalesce(is_active, false) AND n_current + n_history = 0,
+    NOT coalesce(is_active, false) AND n_current + n_history = 0 AND n_heads = 0,
     CASE
       WHEN is_active THEN format('key version %s is the active key; activate another version and rotate first', version)
       WHEN n_current + n_history > 0 THEN format('%s values still use key version %s; run CALL secrets.rotate_all() first',
                                                   n_current + n_history, version)
+      WHEN n_heads > 0 THEN format('%s audit chains end in an entry under key version %s; run SELECT secrets.audit_reseal() first',
+                                   n_heads, version)
       ELSE format('no value uses key version %s: remove its line from the key file and reload', version)
     END;
 END $$;
@@ -1399,7 +1446,10 @@ END $$;
 -- Checks every household's chain (or one household's) and reports the first
 -- broken entry of each broken chain; no row means every chain is intact.
 -- Entries under a key version that is not loaded are covered by the links
--- of the entries after them. Household admins may check their own household.
+-- of the entries after them, so the newest entry of a chain must be under a
+-- loaded version: otherwise nothing vouches for it (a forged head entry
+-- naming a key version that does not exist would verify). Household admins
+-- may check their own household.
 CREATE FUNCTION secrets.verify_audit_chain(household uuid DEFAULT NULL)
 RETURNS TABLE (household_id uuid, id bigint, seq bigint, reason text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -1416,7 +1466,8 @@ BEGIN
   END IF;
   RETURN QUERY
   WITH chain AS (
-    SELECT a AS e, lag(a.link) OVER w AS prev_link, lag(a.seq) OVER w AS prev_seq
+    SELECT a AS e, lag(a.link) OVER w AS prev_link, lag(a.seq) OVER w AS prev_seq,
+           lead(a.seq) OVER w IS NULL AS is_head
       FROM secrets.audit_log a
      WHERE only_household IS NULL OR a.household_id = only_household
     WINDOW w AS (PARTITION BY a.household_id ORDER BY a.seq)
@@ -1443,6 +1494,8 @@ BEGIN
                'entry was changed: its contents no longer match its link'
              WHEN secrets.audit_mac((x.e).chain_key_version, (x.e).household_id, (x.e).link) <> (x.e).mac THEN
                'entry was rewritten: its MAC does not verify'
+             WHEN x.is_head AND secrets.audit_mac((x.e).chain_key_version, (x.e).household_id, (x.e).link) IS NULL THEN
+               format('the newest entry cannot be checked: root key version %s is not loaded', (x.e).chain_key_version)
            END AS why
       FROM anchored x
   )
