@@ -180,6 +180,7 @@ pgsecrets_encrypt_secret(PG_FUNCTION_ARGS)
 	uint32		version;
 	bytea	   *result;
 
+	redact_note_value_use();
 	keyring_require_loaded();
 	context_require_access(household, PRIV_WRITE);
 	if (!keyring_active_version(&version) || !keyring_data_key(version, household, data_key))
@@ -207,6 +208,7 @@ pgsecrets_decrypt_secret(PG_FUNCTION_ARGS)
 	text	   *result;
 	bool		opened;
 
+	redact_note_value_use();
 	keyring_require_loaded();
 	context_require_access(household, PRIV_READ);
 	version = header_key_version(in, inlen);

@@ -57,6 +57,7 @@ extern void context_install_callbacks(void);
 
 /* redact.c */
 extern void redact_install_hook(void);
+extern void redact_note_value_use(void);
 
 /* nonce_pool.c */
 extern void nonce_pool_take(unsigned char *out, size_t len);

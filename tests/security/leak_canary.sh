@@ -54,6 +54,36 @@ SQL
 pgbench -n -M extended -t 1 -f "$PGSECRETS_TEST_DIR/leak.pgbench" \
   -D canary="$CANARY-param" -D hh="$HH" "$DB" >/dev/null 2>&1 || true
 
+# 4. SQL-level PREPARE / EXECUTE: the value is in the EXECUTE's text
+q <<SQL >/dev/null
+SELECT secrets.use_household('$HH');
+PREPARE put_secret(text) AS SELECT secrets.set_secret('LEAK_PREPARED', \$1, 'integration');
+EXECUTE put_secret('$CANARY-prepared');
+EXECUTE  "put_secret" ('$CANARY-prepared-quoted');
+SQL
+
+# 5. a stored value cast to a type whose errors quote their input
+#    (regclass: "relation ... does not exist"; json: a DETAIL and a CONTEXT)
+q <<SQL >/dev/null
+SELECT secrets.use_household('$HH');
+SELECT (secrets.set_secret('LEAK_AS_NAME', '$CANARY-regclass', 'integration')).key;
+SELECT (secrets.set_secret('LEAK_AS_JSON', '$CANARY-json', 'integration')).key;
+SQL
+for cast in regclass regrole regproc json jsonb int date; do
+  q -c "SELECT secrets.use_household('$HH')" \
+    -c "SELECT secrets.get_secret('LEAK_AS_$( [ "$cast" = regclass ] || [ "$cast" = regrole ] || [ "$cast" = regproc ] && echo NAME || echo JSON)', 'integration')::$cast" \
+    >/dev/null 2>&1 || true
+done
+
+# 6. auto_explain logs the plans of statements that set values
+q <<SQL >/dev/null
+LOAD 'auto_explain';
+SET auto_explain.log_min_duration = 0;
+SET auto_explain.log_verbose = on;
+SELECT secrets.use_household('$HH');
+SELECT (secrets.set_secret('LEAK_EXPLAINED', '$CANARY-autoexplain', 'integration')).key;
+SQL
+
 # the control, in clear in a plain table, through the same logging
 q -c "CREATE TABLE plain_control (v text)" -c "INSERT INTO plain_control VALUES ('$CONTROL')"
 q -c "CHECKPOINT" -d postgres
@@ -76,7 +106,7 @@ if grep -rqa "$CANARY" "$DATA/base" "$DATA/global" "$DATA/pg_xact" "$DATA/pg_mul
 
 # The rows are there, encrypted: the canary was really written.
 rows=$(q -At -c "SELECT secrets.use_household('$HH')" -c "SELECT count(*) FROM secrets.decrypted_secrets WHERE decrypted_value LIKE 'canary-%'" | tail -1)
-if [ "$rows" -ge 3 ]; then pass "$rows canary rows stored and decryptable"; else fail "expected at least 3 canary rows, got $rows"; fi
+if [ "$rows" -ge 7 ]; then pass "$rows canary rows stored and decryptable"; else fail "expected at least 7 canary rows, got $rows"; fi
 
 psql -X -q -d postgres -c "DROP DATABASE $DB"
 echo "$passes passed, $failures failed"
