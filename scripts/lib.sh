@@ -22,38 +22,45 @@ as_owner() {
 # Writes a root key file: one line per version, the last marked active.
 # With no versions given, writes a bare key (`openssl rand -hex 32`), which
 # is version 1, active.
+# The file is created by the server's OS user (its directory is that
+# user's, and root must not write through a link planted there); the key
+# travels on a pipe from a shell builtin, never on a command line.
 write_key_file() {
   local path=$1; shift
-  local owner; owner=$(cluster_owner)
-  (
-    umask 077
-    if [ $# -eq 0 ]; then
-      openssl rand -hex 32 >"$path"
-    else
-      : >"$path"
-      local last=${*: -1}
-      for v in "$@"; do
-        if [ "$v" = "$last" ]; then
-          printf '%s %s active\n' "$v" "$(openssl rand -hex 32)" >>"$path"
-        else
-          printf '%s %s\n' "$v" "$(openssl rand -hex 32)" >>"$path"
-        fi
-      done
-    fi
-  )
-  chown "$owner" "$path"
-  chmod 0600 "$path"
+  local content=""
+  if [ $# -eq 0 ]; then
+    content="$(openssl rand -hex 32)"$'\n'
+  else
+    local last=${*: -1}
+    for v in "$@"; do
+      if [ "$v" = "$last" ]; then
+        content+="$v $(openssl rand -hex 32) active"$'\n'
+      else
+        content+="$v $(openssl rand -hex 32)"$'\n'
+      fi
+    done
+  fi
+  printf '%s' "$content" | as_owner sh -c 'umask 077 && rm -f "$1" && cat >"$1" && chmod 0600 "$1"' sh "$path"
 }
 
 # cluster_init DIR PORT [extra postgresql.conf lines...]
 # DIR/data, DIR/run (the socket, mode 0700), DIR/keys/root.key, DIR/log.
+# DIR itself stays the caller's: only these four folders are handed to the
+# server's OS user, so that user cannot replace DIR's other entries (the
+# secretsd settings root reads, its pid file and log).
 cluster_init() {
   local dir=$1 port=$2; shift 2
   local owner; owner=$(cluster_owner)
-  mkdir -p "$dir/run" "$dir/keys" "$dir/log"
-  chmod 0700 "$dir/run" "$dir/keys"
-  chown -R "$owner" "$dir"
+  mkdir -p "$dir"
+  chown "$(id -u):$(id -g)" "$dir"
   chmod 0755 "$dir"
+  for sub in data run keys log; do
+    [ ! -L "$dir/$sub" ] || die "$dir/$sub is a symbolic link; refusing to use it"
+    mkdir -p "$dir/$sub"
+    chown "$owner" "$dir/$sub"
+  done
+  chmod 0700 "$dir/data" "$dir/run" "$dir/keys"
+  chmod 0750 "$dir/log"
   if [ ! -f "$dir/keys/root.key" ]; then
     write_key_file "$dir/keys/root.key"
   fi

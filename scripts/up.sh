@@ -57,8 +57,15 @@ SQL
 log "database '$DB' ready; key status:"
 sql -d "$DB" -c "SELECT * FROM secrets.key_status()" >&2
 
-# secretsd's own settings: generated once, kept private.
+# secretsd's own settings: generated once, kept private. This file is
+# sourced by this script (as root under the quick start), so it must be
+# ours and nobody else's to write: an older up.sh left it to the postgres
+# user; check it, then chown it back.
 ENV_FILE="$STATE_DIR/secretsd.env"
+SECRETSD_LOG="$STATE_DIR/secretsd.log"
+if [ -L "$ENV_FILE" ] || { [ -e "$ENV_FILE" ] && [ "$(stat -c %u "$ENV_FILE")" != "$(id -u)" ]; }; then
+  die "$ENV_FILE is not owned by $(id -un) (or is a link); inspect it, then: chown $(id -un) $ENV_FILE"
+fi
 if [ ! -f "$ENV_FILE" ]; then
   (
     umask 077
@@ -81,7 +88,7 @@ if [ -x "$BUILD_DIR/bin/secretsd" ]; then
   (
     set -a; source "$ENV_FILE"; set +a
     export SECRETSD_MIGRATIONS_DIR="$PROJECT_DIR/migrations" SECRETSD_WEB_DIR="$PROJECT_DIR/service/web"
-    nohup "$BUILD_DIR/bin/secretsd" >>"$STATE_DIR/log/secretsd.log" 2>&1 &
+    nohup "$BUILD_DIR/bin/secretsd" >>"$SECRETSD_LOG" 2>&1 &
     echo $! >"$STATE_DIR/secretsd.pid"
   )
   for _ in $(seq 1 50); do
@@ -89,10 +96,10 @@ if [ -x "$BUILD_DIR/bin/secretsd" ]; then
     sleep 0.2
   done
   if curl -fsS "http://127.0.0.1:$SECRETSD_PORT/ready" >/dev/null 2>&1; then
-    log "secretsd is ready on http://127.0.0.1:$SECRETSD_PORT (log: $STATE_DIR/log/secretsd.log)"
+    log "secretsd is ready on http://127.0.0.1:$SECRETSD_PORT (log: $SECRETSD_LOG)"
     log "admin key: in $ENV_FILE (ADMIN_API_KEY)"
   else
-    tail -n 20 "$STATE_DIR/log/secretsd.log" >&2
+    tail -n 20 "$SECRETSD_LOG" >&2
     die "secretsd did not become ready"
   fi
 fi

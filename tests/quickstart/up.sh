@@ -27,6 +27,12 @@ check "prints the psql command" grep -q "psql -h $HOME_DIR/run -p 55494 -U postg
 check "root key file is 0600" test "$(stat -c %a "$HOME_DIR/keys/root.key")" = 600
 check "secretsd env file is 0600" test "$(stat -c %a "$HOME_DIR/secretsd.env")" = 600
 check "secretsd is ready" curl -fsS "$base/ready" -o /dev/null
+# What this script's user later reads or runs stays its own: the server's
+# OS user gets only data/, run/, keys/ and log/.
+check "the state folder and secretsd.env stay the caller's" \
+  test "$(stat -c %u "$HOME_DIR"):$(stat -c %u "$HOME_DIR/secretsd.env")" = "$(id -u):$(id -u)"
+check "the server's user owns only its folders" \
+  test "$(stat -c %U "$HOME_DIR/data") $(stat -c %U "$HOME_DIR/keys") $(stat -c %U "$HOME_DIR/keys/root.key")" = "$(cluster_owner) $(cluster_owner) $(cluster_owner)"
 
 reg=$(curl -fsS -X POST "$base/api/v0/auth/register" -H 'Content-Type: application/json' \
   -d '{"email":"quick@example.test","password":"quick start passphrase","household_name":"Quick"}')
@@ -52,7 +58,7 @@ login=$(curl -fsS -X POST "$base/api/v0/auth/login" -H 'Content-Type: applicatio
 token=$(json_field '["access_token"]' <<<"$login")
 check "the user can still log in and read over REST" \
   test "$(curl -fsS "$base/api/secrets/QUICK_START_KEY" -H "Authorization: Bearer $token" | json_field '["data"]["value"]')" = qs-value-1
-check "the value is not in secretsd's log" bash -c "! grep -q qs-value-1 '$HOME_DIR/log/secretsd.log'"
+check "the value is not in secretsd's log" bash -c "! grep -q qs-value-1 '$HOME_DIR/secretsd.log'"
 
 up stop >/dev/null 2>&1
 check "stop stops secretsd" bash -c "! curl -fsS '$base/health' -o /dev/null 2>/dev/null"
