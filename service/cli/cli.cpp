@@ -27,7 +27,8 @@ commands:
   households grant          bind a database role to a household
 
 The database comes from --database URL, else DATABASE_URL, else libpq's
-PG* variables (PGHOST, PGPORT, PGUSER, PGDATABASE).
+PG* variables (PGHOST, PGPORT, PGUSER, PGDATABASE). Keep a password out of
+--database (other users see command lines): use ~/.pgpass or PGPASSFILE.
 
 exit codes:
   0    success

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <memory>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,15 +89,26 @@ std::string absolute(const std::string& path) {
 
 // Moves an existing file aside (same directory, mode kept) before --force
 // replaces it: losing a root key loses every secret encrypted under it.
+// link() never overwrites: a second --force in the same second gets the
+// next free name instead of replacing the copy the first one kept.
 std::string keep_replaced(const std::string& path) {
   char stamp[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", std::localtime(&now));
-  const std::string aside = path + ".replaced-" + stamp;
-  if (::rename(path.c_str(), aside.c_str()) != 0) {
-    throw failure("cannot move \"" + path + "\" aside: " + std::strerror(errno));
+  const std::string base = path + ".replaced-" + stamp;
+  for (int n = 0; n < 1000; ++n) {
+    const std::string aside = n == 0 ? base : base + "." + std::to_string(n);
+    if (::link(path.c_str(), aside.c_str()) == 0) {
+      if (::unlink(path.c_str()) != 0) {
+        throw failure("cannot move \"" + path + "\" aside: " + std::strerror(errno));
+      }
+      return aside;
+    }
+    if (errno != EEXIST) {
+      throw failure("cannot move \"" + path + "\" aside: " + std::strerror(errno));
+    }
   }
-  return aside;
+  throw failure("cannot move \"" + path + "\" aside: too many earlier copies");
 }
 
 bool role_exists(pqxx::nontransaction& tx, const std::string& role) {
@@ -158,6 +170,12 @@ int cmd_init(const Words& argv) {
     throw usage_error("init needs --key-file PATH (or --database, to use the server's pgsecrets.key_file)");
   }
   const std::string path = absolute(resolve_key_file(args, conn));
+  std::unique_ptr<KeyFileLock> lock;
+  try {
+    lock = std::make_unique<KeyFileLock>(path);
+  } catch (const std::runtime_error& e) {
+    throw failure(e.what());
+  }
 
   struct stat st {};
   const bool exists = ::lstat(path.c_str(), &st) == 0;

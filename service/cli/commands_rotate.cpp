@@ -181,17 +181,21 @@ int cmd_rotate(const Words& argv) {
   SigintGuard sigint;
   Progress progress(before.rows);
   long long done = 0;
+  bool finished = false;  // the last batch found nothing: a Ctrl-C during it changes nothing
   for (;;) {
     const long long n = run_batch(*conn, function, batch);
     done += n;
     progress.update(done, n == 0);
-    if (n == 0) break;
+    if (n == 0) {
+      finished = true;
+      break;
+    }
     if (g_interrupted != 0) break;
     if (sleep_ms > 0) interruptible_sleep(sleep_ms);
     if (g_interrupted != 0) break;
   }
   progress.finish();
-  if (g_interrupted != 0) {
+  if (!finished) {
     std::cerr << "interrupted; run again to resume (" << done << " row(s) rewrapped so far)\n";
     return kExitInterrupted;
   }

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <sstream>
 
+#include <libpq-fe.h>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
@@ -34,11 +35,34 @@ std::string connection_string(const Args& args) {
   return "";
 }
 
+// libpq quotes a malformed connection string, or the piece it could not
+// parse, in its error; that piece may be the password. A string libpq cannot
+// parse is therefore reported without libpq's words, and the password of
+// one it can parse is cut out of them.
+std::string connection_error(const std::string& conninfo, std::string message) {
+  char* parse_error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &parse_error);
+  if (options == nullptr) {
+    if (parse_error != nullptr) PQfreemem(parse_error);
+    return "the connection string is not valid (not shown: it may hold a password)";
+  }
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || std::string(o->keyword) != "password" || *o->val == '\0') continue;
+    const std::string password = o->val;
+    for (auto at = message.find(password); at != std::string::npos; at = message.find(password, at)) {
+      message.replace(at, password.size(), "<password>");
+    }
+  }
+  PQconninfoFree(options);
+  return message;
+}
+
 std::unique_ptr<pqxx::connection> connect(const Args& args) {
+  const std::string conninfo = connection_string(args);
   try {
-    return std::make_unique<pqxx::connection>(connection_string(args));
+    return std::make_unique<pqxx::connection>(conninfo);
   } catch (const std::exception& e) {
-    throw failure("cannot connect to the database: " + trim(e.what()));
+    throw failure("cannot connect to the database: " + trim(connection_error(conninfo, e.what())));
   }
 }
 

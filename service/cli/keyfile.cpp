@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -411,6 +412,27 @@ void write_file_atomically(const std::string& path, const std::string& content, 
 std::string describe(const KeyFileError& error, const std::string& path) {
   if (error.line() > 0) return "key file \"" + path + "\" line " + std::to_string(error.line()) + ": " + error.what();
   return "key file \"" + path + "\" " + error.what();
+}
+
+KeyFileLock::KeyFileLock(const std::string& key_file_path) {
+  const std::string lock_path = key_file_path + ".lock";
+  // O_NOFOLLOW: the key directory may belong to the server's OS user, which
+  // must not be able to point this open at another file.
+  fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd_ < 0) throw std::runtime_error("cannot open \"" + lock_path + "\": " + std::strerror(errno));
+  int rc;
+  do {
+    rc = ::flock(fd_, LOCK_EX);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    const int err = errno;
+    ::close(fd_);
+    throw std::runtime_error("cannot lock \"" + lock_path + "\": " + std::strerror(err));
+  }
+}
+
+KeyFileLock::~KeyFileLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
 }
 
 }  // namespace secretsctl

@@ -105,6 +105,21 @@ struct WriteOptions {
 // directory. Throws CliError(kExitFailure) naming the path and errno text.
 void write_file_atomically(const std::string& path, const std::string& content, const WriteOptions& options);
 
+// An exclusive flock on PATH.lock for as long as it lives: every command
+// that reads, changes and replaces a key file holds it from the read to the
+// rename, so two runs at once cannot both add "version N+1" and lose one
+// of the two keys. Waits for the other holder. Throws std::runtime_error.
+class KeyFileLock {
+ public:
+  explicit KeyFileLock(const std::string& key_file_path);
+  ~KeyFileLock();
+  KeyFileLock(const KeyFileLock&) = delete;
+  KeyFileLock& operator=(const KeyFileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // "path line N: message" or "path: message".
 std::string describe(const KeyFileError& error, const std::string& path);
 

@@ -97,6 +97,44 @@ ctl init --key-file "$KEY";       expect_rc "init refuses to overwrite a key fil
 expect "init says why and how" "already exists.*--force" "$out"
 if [ "$before" = "$(md5sum <"$KEY")" ]; then pass "the refused init left the file alone"; else fail "the refused init changed the file"; fi
 
+# --force twice within a second keeps both earlier keys: nothing overwrites a kept copy.
+cp -p "$KEY" "$DIR/key.orig"
+ctl init --key-file "$KEY" --force; rc1=$rc
+ctl init --key-file "$KEY" --force; rc2=$rc
+mapfile -t kept < <(ls "$KEY".replaced-* | sort)
+if [ "$rc1$rc2" = 00 ] && [ "${#kept[@]}" -eq 2 ] && cmp -s "$DIR/key.orig" "${kept[0]}" \
+   && ! cmp -s "${kept[0]}" "${kept[1]}" && ! cmp -s "${kept[1]}" "$KEY"; then
+  pass "init --force twice keeps both replaced keys (${kept[*]##*/})"
+else
+  fail "init --force twice: rc $rc1/$rc2, kept ${#kept[@]} copies"
+fi
+rm -f "$KEY".replaced-*
+cp -p "$DIR/key.orig" "$KEY"
+
+# Concurrent edits of the key file are serialised (a lock next to it): five
+# pairs of simultaneous `keys add` leave ten new versions, none lost.
+cp -p "$KEY" "$DIR/before-add.key"
+versions_before=$(grep -cE '^[0-9]+ ' "$KEY")
+for _ in 1 2 3 4 5; do
+  "$CTL" keys add --key-file "$KEY" --no-reload >/dev/null 2>&1 & first=$!
+  "$CTL" keys add --key-file "$KEY" --no-reload >/dev/null 2>&1 & second=$!
+  wait "$first"; wait "$second"
+done
+versions_after=$(grep -cE '^[0-9]+ ' "$KEY")
+distinct=$(grep -oE '^[0-9]+ ' "$KEY" | sort -u | wc -l)
+if [ "$versions_after" -eq $((versions_before + 10)) ] && [ "$distinct" -eq "$versions_after" ]; then
+  pass "ten concurrent keys add: $versions_before -> $versions_after versions, all distinct"
+else
+  fail "ten concurrent keys add: $versions_before -> $versions_after versions ($distinct distinct)"
+fi
+cp -p "$DIR/before-add.key" "$KEY"
+
+# A connection string libpq cannot parse is not echoed (it may hold a password).
+ctl audit verify --database 'postgresql://admin:Sup3r%zzSecret@localhost/db'
+expect_rc "a malformed connection string is an operational error" 1
+reject "the password is not echoed" "Sup3r" "$out"
+expect "the error says why" "connection string is not valid" "$out"
+
 # ---------------------------------------------------------------- the cluster, on the file init wrote
 cluster_init "$DIR" "$PORT"
 cluster_start "$DIR"
