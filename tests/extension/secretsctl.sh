@@ -100,7 +100,9 @@ if [ "$before" = "$(md5sum <"$KEY")" ]; then pass "the refused init left the fil
 # --force twice within a second keeps both earlier keys: nothing overwrites a kept copy.
 cp -p "$KEY" "$DIR/key.orig"
 ctl init --key-file "$KEY" --force; rc1=$rc
+remember_keys "$KEY"
 ctl init --key-file "$KEY" --force; rc2=$rc
+remember_keys "$KEY"
 mapfile -t kept < <(ls "$KEY".replaced-* | sort)
 if [ "$rc1$rc2" = 00 ] && [ "${#kept[@]}" -eq 2 ] && cmp -s "$DIR/key.orig" "${kept[0]}" \
    && ! cmp -s "${kept[0]}" "${kept[1]}" && ! cmp -s "${kept[1]}" "$KEY"; then
@@ -116,10 +118,12 @@ cp -p "$DIR/key.orig" "$KEY"
 cp -p "$KEY" "$DIR/before-add.key"
 versions_before=$(grep -cE '^[0-9]+ ' "$KEY")
 for _ in 1 2 3 4 5; do
-  "$CTL" keys add --key-file "$KEY" --no-reload >/dev/null 2>&1 & first=$!
-  "$CTL" keys add --key-file "$KEY" --no-reload >/dev/null 2>&1 & second=$!
+  "$CTL" keys add --key-file "$KEY" --no-reload >>"$DIR/concurrent-1.out" 2>&1 & first=$!
+  "$CTL" keys add --key-file "$KEY" --no-reload >>"$DIR/concurrent-2.out" 2>&1 & second=$!
   wait "$first"; wait "$second"
 done
+cat "$DIR/concurrent-1.out" "$DIR/concurrent-2.out" >>"$ALL_OUTPUT"
+remember_keys "$KEY"
 versions_after=$(grep -cE '^[0-9]+ ' "$KEY")
 distinct=$(grep -oE '^[0-9]+ ' "$KEY" | sort -u | wc -l)
 if [ "$versions_after" -eq $((versions_before + 10)) ] && [ "$distinct" -eq "$versions_after" ]; then

@@ -42,9 +42,12 @@ SELECT secrets.use_household('cccccccc-0000-0000-0000-000000000003');
 SELECT count(*) > 0 AS admin_sees_own_trail FROM secrets.audit_log;
 SELECT count(DISTINCT household_id) AS households_seen FROM secrets.audit_log;
 SELECT * FROM secrets.verify_audit_chain();
-SELECT secrets.use_household(NULL);
+-- alice only writes household A: with A selected she still sees none of its trail.
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT secrets.current_privilege() AS alice_in_a;
 SELECT count(*) AS writer_sees FROM secrets.audit_log;
 SELECT secrets.verify_audit_chain();
+SELECT secrets.use_household(NULL);
 -- Nobody may change or remove entries: not the API's roles, not a superuser.
 UPDATE secrets.audit_log SET actor = 'someone else';
 DELETE FROM secrets.audit_log;

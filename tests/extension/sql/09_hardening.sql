@@ -29,8 +29,10 @@ RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_bob;
 CREATE OR REPLACE FUNCTION regress_evil.leak(int) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-  RETURN (SELECT count(*)::text || ' rows: ' || coalesce(string_agg(decrypted_value, ','), '')
-            FROM secrets.decrypted_secrets);
+  RETURN (SELECT count(*) FROM secrets.secrets)::text || ' rows, value: ' ||
+         coalesce((SELECT d.decrypted_value FROM secrets.decrypted_secrets d
+                    WHERE d.household_id = 'aaaaaaaa-0000-0000-0000-000000000001'
+                      AND d.key = 'OPENWEATHER_API_KEY' AND d.scope = 'integration'), 'none');
 EXCEPTION WHEN others THEN
   RETURN 'error';
 END $$;
@@ -41,9 +43,9 @@ INSERT INTO regress_evil.bait SELECT 1 FROM generate_series(1, 100);
 CREATE MATERIALIZED VIEW regress_evil.loot AS
   SELECT regress_evil.leak(x) AS got FROM regress_evil.bait WITH NO DATA;
 RESET SESSION AUTHORIZATION;
-SELECT regress_evil.leak(1) <> '0 rows: ' AS superuser_itself_sees_values;
+SELECT regress_evil.leak(1) ~ '^[1-9][0-9]* rows, value: [^n]' AS superuser_itself_sees_values;
 REFRESH MATERIALIZED VIEW regress_evil.loot;
-SELECT got AS refreshed_by_a_superuser FROM regress_evil.loot;
+SELECT DISTINCT got AS refreshed_by_a_superuser FROM regress_evil.loot;
 CREATE INDEX bait_leak_idx ON regress_evil.bait ((regress_evil.leak(x)));
 ANALYZE regress_evil.bait;
 SELECT array_to_string(most_common_vals, ',') AS analyzed_by_a_superuser
