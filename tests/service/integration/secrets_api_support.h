@@ -43,7 +43,8 @@ inline std::string secrets_snapshot() {
   pqxx::nontransaction tx(conn);
   auto row = tx.exec1(
       "SELECT count(*)::text || '|' || coalesce(max(updated_at)::text, '') || '|' ||"
-      " coalesce(string_agg(md5(value::text) || md5(coalesce(description, '')) || version,"
+      " coalesce(string_agg(md5(value::text) || md5(coalesce(description, '')) || version"
+      " || coalesce(deleted_at::text, '-') || coalesce(deleted_by, '-'),"
       " ',' ORDER BY household_id, id), '') FROM secrets.secrets");
   return row[0].as<std::string>();
 }

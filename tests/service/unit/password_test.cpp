@@ -78,13 +78,28 @@ TEST(Password, HasherUsesItsCost) {
   EXPECT_EQ(hasher.cost().memlimit, fast_cost().memlimit);
 }
 
-TEST(Password, DummyVerifyRunsWithoutMatching) {
-  const PasswordHasher hasher(fast_cost());
-  // Nothing to assert beyond "does the work and does not throw"; timing
-  // parity is a property of using the same cost.
-  hasher.dummy_verify("anything");
-  hasher.dummy_verify("");
-  SUCCEED();
+// An unknown email must cost what a wrong password costs: dummy_verify
+// runs a real argon2 verification at the hasher's cost. Timed against
+// verify() with a cost large enough (8 MiB) to dwarf scheduling noise;
+// the median of 5 of each, and a generous bound.
+TEST(Password, DummyVerifyCostsWhatAWrongPasswordCosts) {
+  const PasswordHasher hasher(PasswordCost{2, 8u << 20});
+  const std::string stored = hasher.hash("the real password");
+  auto median_ms = [](auto&& work) {
+    std::vector<double> ms;
+    for (int i = 0; i < 5; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      work();
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[2];
+  };
+  const double wrong = median_ms([&] { EXPECT_FALSE(hasher.verify("a wrong password", stored)); });
+  const double unknown = median_ms([&] { hasher.dummy_verify("a wrong password"); });
+  EXPECT_GT(wrong, 1.0) << "the cost is too small to compare";
+  EXPECT_GT(unknown, wrong * 0.5) << "dummy " << unknown << " ms, wrong password " << wrong << " ms";
+  EXPECT_LT(unknown, wrong * 2.0) << "dummy " << unknown << " ms, wrong password " << wrong << " ms";
 }
 
 // Peak memory is memlimit x hashes running at once, so the hasher bounds

@@ -74,11 +74,30 @@ TEST(SecretsctlKeyFile, RejectsWhatKeyringRejects) {
   EXPECT_EQ(error_line(""), 0);
 }
 
+// Every kind of malformed line, each holding key material: no message
+// quotes any 8 hex digits of it.
 TEST(SecretsctlKeyFile, ErrorsNeverQuoteKeyMaterial) {
-  std::string message;
-  error_line("1 " + kC + " active\n2 " + kC + " active\n", &message);
-  EXPECT_EQ(message.find(kC), std::string::npos);
-  EXPECT_EQ(describe(KeyFileError(3, message), "/k").find(kC), std::string::npos);
+  const std::vector<std::string> malformed = {
+      "1 " + kC + " active\n2 " + kC + " active\n",  // two active
+      "1 " + kC + "\n1 " + kC + "\n",                 // a version twice
+      "1 " + kC.substr(0, 60) + "\n",                // a short key
+      "1 " + kC + "0\n",                             // a long key
+      "zero " + kC + "\n",                           // a bad version
+      "0 " + kC + "\n",                              // version 0
+      "# c\n" + kC + "\n2 " + kB + "\n",              // a bare key among others
+      "1 " + kC + " primary\n",                      // a bad flag
+      "1 " + kC + " active extra\n",                 // too many fields
+      kC.substr(0, 31) + "g" + kC.substr(32) + "\n", // a non-hex digit in a bare key
+  };
+  for (const auto& text : malformed) {
+    std::string message;
+    ASSERT_NE(error_line(text, &message), -1) << "accepted: case " << &text - malformed.data();
+    const std::string described = describe(KeyFileError(1, message), "/k");
+    for (std::size_t at = 0; at + 8 <= kC.size(); at += 4) {
+      EXPECT_EQ(described.find(kC.substr(at, 8)), std::string::npos)
+          << "case " << &text - malformed.data() << ": " << described;
+    }
+  }
 }
 
 TEST(SecretsctlKeyFile, AtMost64Keys) {
