@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "auth/api_keys.h"
 #include "auth/jwt.h"
 #include "harness.h"
 
@@ -60,6 +61,22 @@ JwtClaims claims_for(const TestUser& user) {
 }
 
 class AuthTest : public SecretsdTest {};
+
+// Stored hashed means exactly one row holds the keyed hash of the secret
+// and no row of the table holds the secret itself, in any column.
+void expect_stored_hashed(pqxx::nontransaction& tx, const std::string& table, const std::string& column,
+                          const std::string& secret) {
+  const std::string expected = keyed_hash(secret, derive_subkey(auth_secret_key(), "credential-pepper"));
+  EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM secretsd." + table + " WHERE " + column + " = $1", expected)[0]
+                .as<int>(),
+            1)
+      << table << "." << column << " holds the keyed hash";
+  EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM secretsd." + table + " t WHERE strpos(row_to_json(t)::text, $1) > 0",
+                            secret)[0]
+                .as<int>(),
+            0)
+      << "no row of " << table << " holds the secret in clear";
+}
 
 // ---- health and readiness -------------------------------------------------------------
 
@@ -128,10 +145,7 @@ TEST_F(AuthTest, RegisterCreatesOwnerOfANewHousehold) {
                              body["user_id"].get<std::string>());
   EXPECT_EQ(row[0].as<std::string>().rfind("$argon2id$", 0), 0u);
   EXPECT_EQ(row[1].as<std::string>(), "Home");
-  auto stored = tx.exec_params1(
-      "SELECT count(*) FROM secretsd.refresh_tokens WHERE token_hash = $1",
-      body["refresh_token"].get<std::string>());
-  EXPECT_EQ(stored[0].as<int>(), 0) << "refresh tokens must be stored hashed";
+  expect_stored_hashed(tx, "refresh_tokens", "token_hash", body["refresh_token"].get<std::string>());
 }
 
 TEST_F(AuthTest, RegisterDuplicateEmailIs409CaseInsensitively) {
@@ -206,10 +220,7 @@ TEST_F(AuthTest, InviteJoinsTheInvitersHouseholdOnce) {
 
   auto db = superuser_db();
   pqxx::nontransaction tx(db);
-  EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM secretsd.invites WHERE code_hash = $1", code)[0]
-                .as<int>(),
-            0)
-      << "invite codes must be stored hashed";
+  expect_stored_hashed(tx, "invites", "code_hash", code);
 }
 
 TEST_F(AuthTest, InviteNeedsAnOwnerOrAdmin) {
@@ -638,10 +649,7 @@ TEST_F(AuthTest, AdminAppLifecycleAndErrors) {
   auto db = superuser_db();
   {
     pqxx::nontransaction tx(db);
-    EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM secretsd.apps WHERE key_hash = $1", app.app_key)[0]
-                  .as<int>(),
-              0)
-        << "app keys must be stored hashed";
+    expect_stored_hashed(tx, "apps", "key_hash", app.app_key);
   }
 
   // Rotation replaces the key.
