@@ -130,6 +130,24 @@ void write_runtime_config(const World& w, const fs::path& state_dir, const std::
   ::chmod((state_dir / "config").c_str(), 0600);
 }
 
+// The slow runtime's `sleep` argument: 30 seconds, spelled uniquely for this
+// test process ("30.<pid>") so its process can be found, or not, by cmdline.
+std::string slow_sleep_seconds() { return "30." + std::to_string(::getpid()); }
+
+// True while some process runs exactly `argv` (as /proc/PID/cmdline shows it).
+bool process_running(const std::vector<std::string>& argv) {
+  std::string wanted;
+  for (const auto& a : argv) wanted += a + '\0';
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline == wanted) return true;
+  }
+  return false;
+}
+
 World& world() {
   static std::unique_ptr<World> instance;
   if (instance) return *instance;
@@ -167,7 +185,7 @@ World& world() {
         {{"id", w->runtime("probed")}, {"settings", {w->probed_key}},
          {"restart", touch("probed-restarted")}},
         {{"id", w->runtime("slow")}, {"settings", {w->slow_key}},
-         {"restart", {{"command", {"/bin/sleep", "30"}}}}}}},
+         {"restart", {{"command", {"/bin/sleep", slow_sleep_seconds()}}}}}}},
       {"settings",
        {{w->probed_key,
          {{"probe", {"/bin/bash", "-c", "read -r v; [ \"$v\" = good-value ]"}}}},
@@ -502,6 +520,13 @@ TEST_F(SettingsTest, ARestartThatOverrunsIsKilledAndReportedAsTimeout) {
   EXPECT_EQ(r.at("status"), "timeout");
   EXPECT_GE(r.at("duration_ms").get<long long>(), 2900);
   EXPECT_LT(took, 10s);
+  // Killed, not abandoned: the overrunning command is gone.
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    gone = !process_running({"/bin/sleep", slow_sleep_seconds()});
+    if (!gone) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(gone) << "/bin/sleep " << slow_sleep_seconds() << " still runs after the timeout";
 }
 
 // ------------------------------------------------------------------ runtimes API
