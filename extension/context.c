@@ -258,7 +258,8 @@ resolve(void)
 	{
 		resolved.has_household = true;
 		resolved.household = gateway.household;
-		resolved.privilege = PRIV_ADMIN;
+		/* A node writes its own secrets; it never administers the household. */
+		resolved.privilege = gateway.has_node ? PRIV_WRITE : PRIV_ADMIN;
 		resolved.from_gateway = true;
 		return &resolved;
 	}

@@ -262,8 +262,13 @@ CREATE POLICY secrets_update ON secrets.secrets FOR UPDATE
 CREATE POLICY secrets_delete ON secrets.secrets FOR DELETE
   USING (secrets.row_visible(household_id, scope, node_id, 2));
 
+-- The history of a deleted secret is hidden with it (the API sees it).
 CREATE POLICY secret_versions_select ON secrets.secret_versions FOR SELECT
-  USING (secrets.row_visible(household_id, scope, node_id, 1));
+  USING (secrets.row_visible(household_id, scope, node_id, 1)
+         AND (current_user = 'pgsecrets_owner'
+              OR EXISTS (SELECT 1 FROM secrets.secrets s
+                          WHERE s.household_id = secret_versions.household_id
+                            AND s.id = secret_versions.secret_id AND s.deleted_at IS NULL)));
 CREATE POLICY secret_versions_insert ON secrets.secret_versions FOR INSERT
   WITH CHECK (secrets.row_visible(household_id, scope, node_id, 2));
 CREATE POLICY secret_versions_update ON secrets.secret_versions FOR UPDATE
@@ -496,12 +501,21 @@ BEGIN
 END $$;
 
 -- Trigger: a new version of a secret keeps the previous one (ciphertext and
--- all), and versions beyond the household's max_versions are dropped.
+-- all), and versions beyond the household's max_versions are dropped. A
+-- deleted secret that is set again starts a new life: its old values (the
+-- deleted one and its history) are dropped, so nothing restore_secret would
+-- refuse after the retention window comes back through version=n or a
+-- rollback.
 CREATE FUNCTION secrets.keep_previous_version() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   keep integer := (secrets.settings_for(NEW.household_id)).max_versions;
 BEGIN
+  IF OLD.deleted_at IS NOT NULL AND NEW.deleted_at IS NULL THEN
+    DELETE FROM secrets.secret_versions v
+     WHERE v.household_id = NEW.household_id AND v.secret_id = NEW.id;
+    RETURN NULL;
+  END IF;
   IF OLD.version > NEW.version - keep THEN
     INSERT INTO secrets.secret_versions (household_id, secret_id, version, scope, node_id, key,
                                          value, value_type, has_value, written_at, written_by)
@@ -808,6 +822,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 DECLARE
   only_household uuid := secrets.current_household();
   gone record;
+  purged_version integer;
   n integer := 0;
 BEGIN
   IF only_household IS NULL AND secrets.current_privilege() <> 'admin' THEN
@@ -825,12 +840,16 @@ BEGIN
      ORDER BY s.household_id
   LOOP
     PERFORM secrets.lock_household(gone.household_id);
+    -- Checked again under the lock: the secret may have been re-created and
+    -- deleted again while this waited, and that deletion is not expired.
     DELETE FROM secrets.secrets s
-     WHERE s.household_id = gone.household_id AND s.id = gone.id AND s.deleted_at IS NOT NULL;
+     WHERE s.household_id = gone.household_id AND s.id = gone.id AND s.deleted_at IS NOT NULL
+       AND s.deleted_at + (secrets.settings_for(s.household_id)).delete_retention < now()
+    RETURNING s.version INTO purged_version;
     IF FOUND THEN
       n := n + 1;
       PERFORM secrets.audit_write(gone.household_id, 'purge', gone.scope, gone.node_id, gone.key,
-                                  gone.version, '{"expired": true}');
+                                  purged_version, '{"expired": true}');
     END IF;
   END LOOP;
   RETURN n;

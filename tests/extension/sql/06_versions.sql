@@ -80,7 +80,8 @@ SELECT secrets.delete_secret('BRAND_NEW', 'integration') AS deleted_again;
 SELECT key, version, deleted_at FROM secrets.restore_secret('BRAND_NEW', 'integration');
 SELECT secrets.get_secret('BRAND_NEW', 'integration') AS restored_value;
 SELECT secrets.restore_secret('BRAND_NEW', 'integration');
--- Re-creating a deleted secret works, with every API, and keeps its history.
+-- Re-creating a deleted secret works, with every API, and starts a new life:
+-- the deleted value and its history do not come back (version => 2 is NULL).
 SELECT secrets.delete_secret('BRAND_NEW', 'integration');
 SELECT key, version FROM secrets.create_secret('BRAND_NEW', 'recreated');
 SELECT secrets.get_secret('BRAND_NEW', 'integration') AS recreated,

@@ -89,3 +89,41 @@ SELECT household_id, reason FROM secrets.verify_audit_chain();
 DELETE FROM secrets.audit_log WHERE actor = 'forger';
 ALTER TABLE secrets.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
 SELECT count(*) AS broken_chains FROM secrets.verify_audit_chain();
+
+-- 5. A gateway context that names a node writes its node's secrets but never
+--    administers the household (settings, the audit trail).
+SET SESSION AUTHORIZATION regress_gateway_login;
+BEGIN;
+SELECT secrets.set_context('aaaaaaaa-0000-0000-0000-000000000001', 'node:kitchen', 'kitchen');
+SELECT secrets.current_privilege() AS node_privilege;
+SELECT secrets.configure_household(max_versions => 1);
+ROLLBACK;
+BEGIN;
+SELECT secrets.set_context('aaaaaaaa-0000-0000-0000-000000000001', 'node:kitchen', 'kitchen');
+SELECT count(*) AS node_sees_audit FROM secrets.audit_log;
+ROLLBACK;
+RESET SESSION AUTHORIZATION;
+
+-- 6. The history of a deleted secret is hidden from readers with it, and a
+--    re-created secret does not bring old values back.
+SET SESSION AUTHORIZATION regress_alice;
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT (secrets.set_secret('GONE_SOON', 'gone-v1', 'integration')).version;
+SELECT (secrets.set_secret('GONE_SOON', 'gone-v2', 'integration')).version;
+SELECT secrets.delete_secret('GONE_SOON', 'integration');
+SELECT secrets.use_household(NULL);
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_reader;
+SELECT count(*) AS reader_sees_deleted_history
+  FROM secrets.secret_versions WHERE key = 'GONE_SOON';
+SELECT count(*) AS in_history_view FROM secrets.secret_history_view WHERE key = 'GONE_SOON';
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_alice;
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT (secrets.set_secret('GONE_SOON', 'reborn', 'integration')).version AS reborn_version;
+SELECT secrets.get_secret('GONE_SOON', 'integration', version => 1) AS old_v1,
+       secrets.get_secret('GONE_SOON', 'integration', version => 2) AS old_v2;
+SELECT secrets.rollback_secret('GONE_SOON', 'integration', 2);
+SELECT version FROM secrets.list_secret_versions('GONE_SOON', 'integration');
+SELECT secrets.use_household(NULL);
+RESET SESSION AUTHORIZATION;
