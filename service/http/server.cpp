@@ -27,6 +27,10 @@ struct RequestScope {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::string actor_kind;
   bool close_connection = false;
+  // Set by screen_request. A request httplib answered by itself (a bad
+  // request line or header, an oversized URI, a bad Range) was never
+  // screened, and its body, if any, is still unread on the connection.
+  bool screened = false;
   const CappedSocketStream* stream = nullptr;
 };
 thread_local RequestScope* t_scope = nullptr;
@@ -117,6 +121,8 @@ Server::Server(ServerOptions options, AccessLog* access_log)
   new_task_queue = [opts = options_] {
     return new BoundedTaskQueue(opts.worker_threads, opts.max_pending_connections);
   };
+  // What the Keep-Alive header announces; serve_connection enforces it.
+  set_keep_alive_max_count(std::max<std::size_t>(1, options_.keep_alive_max_requests));
   install_hooks();
 }
 
@@ -155,15 +161,28 @@ httplib::Server::HandlerResponse Server::screen_request(const httplib::Request& 
     error_response(res, status, default_message(status));
     return HandlerResponse::Handled;
   };
+  if (t_scope != nullptr) t_scope->screened = true;
   auto length = content_length(req);
   bool chunked = is_chunked(req);
   if (!length) return reject(400);
-  if (chunked && (req.has_header("Content-Length") ||
+  if (chunked && (req.has_header("Content-Length") || req.get_header_value_count("Transfer-Encoding") != 1 ||
                   !iequals(req.get_header_value("Transfer-Encoding"), "chunked"))) {
     return reject(400);  // ambiguous framing: the classic smuggling vector
   }
   bool has_body = chunked || *length > 0;
   if (has_body && !method_takes_body(req.method)) return reject(400);
+  // httplib never reads a chunked DELETE body: it would stay on the
+  // connection and be parsed as the next request.
+  if (chunked && req.method == "DELETE") return reject(411);
+  // httplib's chunked decoder is lenient (a chunk not followed by CRLF ends
+  // the body); whatever it leaves behind must not become a request.
+  if (chunked) close_after_response(res);
+  // A body method with neither header has no body (RFC 7230 3.3.3); if the
+  // client meant one anyway (a Content-Length line httplib did not parse),
+  // its bytes must not become the next request either.
+  if (!chunked && !req.has_header("Content-Length") && method_takes_body(req.method)) {
+    close_after_response(res);
+  }
   if (has_body && req.has_header("Content-Encoding") &&
       !iequals(req.get_header_value("Content-Encoding"), "identity")) {
     return reject(415);  // no decompression bombs
@@ -315,10 +334,20 @@ bool Server::process_and_close_socket(socket_t sock) {
 
 void Server::refuse_overloaded(socket_t sock) {
   OwnedSocket owned(sock);
-  owned.set_linger(options_.close_linger);
   // A fresh socket's send buffer is empty: this write completes at once.
   static const std::string response = overload_response();
   ::send(sock, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // No waiting here: refusals run one after another, so a crowd of idle
+  // connections must not make each one cost the linger time. What the
+  // client has already sent is read (so closing does not reset the
+  // connection over it) and the rest is its problem.
+  owned.set_linger(std::chrono::milliseconds(0));
+  char sink[4096];
+  for (std::size_t drained = 0; drained < (64u << 10);) {
+    ssize_t n = ::recv(sock, sink, sizeof sink, MSG_DONTWAIT);
+    if (n <= 0) break;
+    drained += static_cast<std::size_t>(n);
+  }
   if (access_log_ != nullptr) {
     CappedSocketStream peer(sock, {});
     AccessRecord record;
@@ -354,6 +383,7 @@ void Server::serve_connection(socket_t sock) {
   limits.read_timeout = options_.read_timeout;
   limits.write_timeout = options_.write_timeout;
   limits.request_timeout = options_.request_timeout;
+  limits.header_byte_cap = options_.max_header_bytes;
   // Chunk framing adds a few bytes per chunk on top of the decoded body.
   limits.request_byte_cap = options_.max_header_bytes + 2 * options_.max_body_bytes + 4096;
   CappedSocketStream stream(sock, limits);
@@ -367,9 +397,12 @@ void Server::serve_connection(socket_t sock) {
     stream.start_request();
     bool last = served + 1 == max_requests;
     bool client_closes = false;
-    bool ok = process_request(stream, last, client_closes, nullptr);
+    // Ranges are ignored: a Range header listing thousands of overlapping
+    // ranges would make httplib build a response many times the file.
+    bool ok = process_request(stream, last, client_closes, [](httplib::Request& req) { req.ranges.clear(); });
     ok = stream.flush() && ok;
-    if (scope.close_connection || stream.cap_exceeded() || stream.timed_out()) {
+    if (!scope.screened || scope.close_connection || stream.cap_exceeded() || stream.timed_out() ||
+        stream.framing_error()) {
       owned.set_linger(options_.close_linger);
       return;
     }

@@ -56,7 +56,29 @@ void CappedSocketStream::start_request() {
   delivered_ = 0;
   cap_exceeded_ = false;
   timed_out_ = false;
+  framing_error_ = false;
   reading_request_ = false;
+  head_bytes_ = 0;
+  head_prev_[0] = head_prev_[1] = 0;
+  head_done_ = false;
+}
+
+// httplib's header parser drops a line that ends in a bare LF instead of
+// refusing it; a "Content-Length: N\n" dropped that way turns the body into
+// the next request. Lines must end in CRLF, and the head must fit the cap.
+bool CappedSocketStream::check_head(const char* data, std::size_t n) {
+  for (std::size_t i = 0; i < n && !head_done_; ++i) {
+    const char c = data[i];
+    if (++head_bytes_ > limits_.header_byte_cap || (c == '\n' && head_prev_[1] != '\r')) {
+      framing_error_ = true;
+      return false;
+    }
+    // "\r\n\r\n": prev = {'\n', '\r'} and this '\n' ends the blank line.
+    if (c == '\n' && head_prev_[0] == '\n' && head_prev_[1] == '\r') head_done_ = true;
+    head_prev_[0] = head_prev_[1];
+    head_prev_[1] = c;
+  }
+  return true;
 }
 
 std::chrono::milliseconds CappedSocketStream::next_wait() const {
@@ -110,6 +132,7 @@ ssize_t CappedSocketStream::read(char* ptr, size_t size) {
   }
   if (!has_buffered_input() && !fill_buffer()) return -1;
   std::size_t n = std::min({size, buf_len_ - buf_pos_, limits_.request_byte_cap - delivered_});
+  if (!head_done_ && !check_head(buf_ + buf_pos_, n)) return -1;
   std::memcpy(ptr, buf_ + buf_pos_, n);
   buf_pos_ += n;
   delivered_ += n;

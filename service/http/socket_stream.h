@@ -17,6 +17,8 @@ struct StreamLimits {
   std::chrono::milliseconds write_timeout{5000};
   // Time to read one request, from its first byte (see ServerOptions).
   std::chrono::milliseconds request_timeout{15000};
+  // Bytes of a request line and headers (up to the blank line).
+  std::size_t header_byte_cap = 64u << 10;
   // Bytes httplib may read for one request (line + headers + body framing).
   std::size_t request_byte_cap = 2u << 20;
 };
@@ -30,6 +32,9 @@ class CappedSocketStream final : public httplib::Stream {
   bool cap_exceeded() const { return cap_exceeded_; }
   // The request took longer than request_timeout to arrive.
   bool timed_out() const { return timed_out_; }
+  // The head had a line ended by a bare LF (which httplib would silently
+  // drop, Content-Length included) or outgrew header_byte_cap.
+  bool framing_error() const { return framing_error_; }
   // Pipelined bytes already read past the previous request.
   bool has_buffered_input() const { return buf_pos_ < buf_len_; }
 
@@ -48,6 +53,8 @@ class CappedSocketStream final : public httplib::Stream {
 
  private:
   bool fill_buffer();
+  // Checks the head bytes about to be delivered; false on a framing error.
+  bool check_head(const char* data, std::size_t n);
   // How long the next wait for input may last: the read timeout, or less
   // when the request's deadline is nearer (zero once it has passed).
   std::chrono::milliseconds next_wait() const;
@@ -58,7 +65,13 @@ class CappedSocketStream final : public httplib::Stream {
   std::size_t delivered_ = 0;
   bool cap_exceeded_ = false;
   bool timed_out_ = false;
+  bool framing_error_ = false;
   bool reading_request_ = false;  // the first byte of this request was read
+  // Scanning the head: bytes so far, the last two bytes, whether the blank
+  // line that ends it has been seen.
+  std::size_t head_bytes_ = 0;
+  char head_prev_[2] = {0, 0};
+  bool head_done_ = false;
   std::chrono::steady_clock::time_point deadline_{};
   // httplib's line reader asks for one byte at a time; the buffer turns that
   // into one recv per 4 KiB.

@@ -297,5 +297,82 @@ TEST_F(MalformedRequestTest, ATrickledRequestIsCutOffAtTheRequestDeadline) {
             (nlohmann::json{{"statusCode", 408}, {"message", "Request timeout"}}));
 }
 
+// Every status code in what one keep-alive connection answered to `raw`.
+std::vector<int> statuses_on_one_connection(const std::string& raw) {
+  Socket s(secretsd().port());
+  s.send_all(raw);
+  const std::string out = s.read_all();
+  std::vector<int> statuses;
+  for (auto at = out.find("HTTP/1.1 "); at != std::string::npos; at = out.find("HTTP/1.1 ", at + 1)) {
+    if (at + 12 <= out.size()) statuses.push_back(std::atoi(out.substr(at + 9, 3).c_str()));
+  }
+  return statuses;
+}
+
+// Request smuggling: bytes a client sent as (or after) one request's body
+// must never be answered as a request of their own on the same connection.
+// Each case hides "GET /health" where the first request's body would be.
+TEST_F(MalformedRequestTest, NoBodyBytesAreEverAnsweredAsARequest) {
+  const std::string smuggled = "GET /health?SMUGGLED HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const std::string length = std::to_string(smuggled.size());
+  auto chunk = [&](const std::string& data) {
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", data.size());
+    return std::string(size) + "\r\n" + data;
+  };
+  struct SmuggleCase {
+    const char* name;
+    std::string raw;
+  };
+  const std::vector<SmuggleCase> cases = {
+      {"httplib answers a bad Range itself (416)",
+       "POST /api/v0/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=zz\r\nContent-Length: " + length +
+           "\r\n\r\n" + smuggled},
+      {"httplib answers a 9000-byte URI itself (414)",
+       "POST /api/v0/auth/login?" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
+           length + "\r\n\r\n" + smuggled},
+      {"a chunked DELETE, whose body httplib never reads",
+       "DELETE /api/secrets/X HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(smuggled) +
+           "\r\n0\r\n\r\n"},
+      {"a Content-Length line ended by a bare LF",
+       "POST /api/v0/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + length + "\n\r\n" + smuggled},
+      {"a chunk not followed by CRLF",
+       "POST /api/v0/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n3\r\n{}}\n" + smuggled},
+      {"two Transfer-Encoding headers",
+       "POST /api/v0/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+       "Transfer-Encoding: identity\r\n\r\n" + chunk(smuggled) + "\r\n0\r\n\r\n"},
+  };
+  for (const auto& c : cases) {
+    const auto statuses = statuses_on_one_connection(c.raw);
+    ASSERT_FALSE(statuses.empty()) << c.name << ": no answer at all";
+    EXPECT_EQ(statuses.size(), 1u) << c.name << ": " << statuses.size() << " answers, the second "
+                                   << (statuses.size() > 1 ? statuses[1] : 0);
+    EXPECT_GE(statuses.front(), 400) << c.name;
+  }
+  // The probe works: the same bytes sent as a second request of their own are answered.
+  EXPECT_EQ(statuses_on_one_connection(smuggled + "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+            (std::vector<int>{200, 200}));
+}
+
+// Request heads are capped on their own (64 KiB), not only by the whole
+// request's byte cap, and a Range header is ignored rather than multiplying
+// a response.
+TEST_F(MalformedRequestTest, HeadsAreCappedAndRangesIgnored) {
+  std::string many = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  while (many.size() < (80u << 10)) many += "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+  many += "\r\n";
+  const auto capped = statuses_on_one_connection(many);
+  EXPECT_TRUE(capped.empty() || capped.front() >= 400) << "an 80 KiB head was served";
+
+  std::string ranges = "bytes=0-";
+  for (int i = 0; i < 1000; ++i) ranges += ",0-";
+  Socket s(secretsd().port());
+  s.send_all("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nRange: " + ranges + "\r\n\r\n");
+  RawResponse r = parse_response(s.read_all());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_LT(r.body.size(), 1000u) << "the answer, once, not a 1001-part 206";
+}
+
 }  // namespace
 }  // namespace secretsd::it
