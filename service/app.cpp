@@ -22,9 +22,8 @@ void prepare_connection(pqxx::connection& conn) {
   secrets::prepare_secrets_statements(conn);
 }
 
-std::unique_ptr<RateLimiter> per_minute(int attempts) {
-  return std::make_unique<RateLimiter>(
-      RateLimit{static_cast<std::uint32_t>(attempts), std::chrono::seconds(60)});
+std::unique_ptr<RateLimiter> limiter(int events, std::chrono::seconds window) {
+  return std::make_unique<RateLimiter>(RateLimit{static_cast<std::uint32_t>(events), window});
 }
 
 }  // namespace
@@ -37,10 +36,9 @@ std::unique_ptr<App> make_app(Config config) {
                                   ? static_cast<std::size_t>(config.argon2_concurrency)
                                   : std::max(1u, std::thread::hardware_concurrency());
   app->hasher = std::make_unique<PasswordHasher>(config.argon2, hashing);
-  app->login_per_account = per_minute(config.login_rate_per_account);
-  app->login_per_address = per_minute(config.login_rate_per_address);
-  app->register_per_address = std::make_unique<RateLimiter>(
-      RateLimit{static_cast<std::uint32_t>(config.register_rate_per_address), std::chrono::hours(1)});
+  app->login_per_account = limiter(config.login_rate_per_account, std::chrono::minutes(1));
+  app->login_per_address = limiter(config.login_rate_per_address, std::chrono::minutes(1));
+  app->register_per_address = limiter(config.register_rate_per_address, std::chrono::hours(1));
   app->credential_pepper = derive_subkey(config.auth_secret_key, "credential-pepper");
   app->config = std::move(config);
   return app;

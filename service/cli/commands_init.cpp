@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
-#include <memory>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,19 +95,16 @@ std::string keep_replaced(const std::string& path) {
   const std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", std::localtime(&now));
   const std::string base = path + ".replaced-" + stamp;
+  auto cannot = [&path](const std::string& why) { return failure("cannot move \"" + path + "\" aside: " + why); };
   for (int n = 0; n < 1000; ++n) {
     const std::string aside = n == 0 ? base : base + "." + std::to_string(n);
     if (::link(path.c_str(), aside.c_str()) == 0) {
-      if (::unlink(path.c_str()) != 0) {
-        throw failure("cannot move \"" + path + "\" aside: " + std::strerror(errno));
-      }
+      if (::unlink(path.c_str()) != 0) throw cannot(std::strerror(errno));
       return aside;
     }
-    if (errno != EEXIST) {
-      throw failure("cannot move \"" + path + "\" aside: " + std::strerror(errno));
-    }
+    if (errno != EEXIST) throw cannot(std::strerror(errno));
   }
-  throw failure("cannot move \"" + path + "\" aside: too many earlier copies");
+  throw cannot("too many earlier copies");
 }
 
 bool role_exists(pqxx::nontransaction& tx, const std::string& role) {
@@ -170,12 +166,7 @@ int cmd_init(const Words& argv) {
     throw usage_error("init needs --key-file PATH (or --database, to use the server's pgsecrets.key_file)");
   }
   const std::string path = absolute(resolve_key_file(args, conn));
-  std::unique_ptr<KeyFileLock> lock;
-  try {
-    lock = std::make_unique<KeyFileLock>(path);
-  } catch (const std::runtime_error& e) {
-    throw failure(e.what());
-  }
+  const KeyFileLock lock(path);
 
   struct stat st {};
   const bool exists = ::lstat(path.c_str(), &st) == 0;

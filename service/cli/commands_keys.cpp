@@ -5,7 +5,6 @@
 #include <iomanip>
 #include <iostream>
 #include <limits>
-#include <memory>
 #include <thread>
 
 #include <pqxx/nontransaction>
@@ -93,15 +92,6 @@ std::uint32_t parse_version(const Args& args, const std::string& sub) {
 void no_positionals(const Args& args, const std::string& sub) {
   if (!args.positionals.empty()) {
     throw usage_error("unexpected argument '" + args.positionals[0] + "' for 'keys " + sub + "'");
-  }
-}
-
-// Held from load() to save(): see KeyFileLock.
-std::unique_ptr<KeyFileLock> lock_key_file(const std::string& path) {
-  try {
-    return std::make_unique<KeyFileLock>(path);
-  } catch (const std::runtime_error& e) {
-    throw failure(e.what());
   }
 }
 
@@ -193,7 +183,7 @@ int keys_add(const Words& argv) {
   no_positionals(args, "add");
   std::unique_ptr<pqxx::connection> conn;
   const std::string path = resolve_key_file(args, conn);
-  const auto lock = lock_key_file(path);
+  const KeyFileLock lock(path);  // from load() to save()
   KeyFile file = load(path);
   const std::uint32_t previous_active = file.active_version();
   std::uint32_t version = 0;
@@ -224,7 +214,7 @@ int keys_activate(const Words& argv) {
   const std::uint32_t version = parse_version(args, "activate");
   std::unique_ptr<pqxx::connection> conn;
   const std::string path = resolve_key_file(args, conn);
-  const auto lock = lock_key_file(path);
+  const KeyFileLock lock(path);  // from load() to save()
   KeyFile file = load(path);
   if (!file.has_version(version)) {
     throw failure("key version " + std::to_string(version) + " is not in \"" + path + "\" (see: secretsctl keys status)");
@@ -336,7 +326,7 @@ int keys_retire(const Words& argv) {
   const std::uint32_t version = parse_version(args, "retire");
   std::unique_ptr<pqxx::connection> conn = connect(args);
   const std::string path = resolve_key_file(args, conn);
-  const auto lock = lock_key_file(path);
+  const KeyFileLock lock(path);  // from load() to save()
   KeyFile file = load(path);
   const std::string name = "key version " + std::to_string(version);
   if (!file.has_version(version)) throw failure(name + " is not in \"" + path + "\"");

@@ -419,15 +419,15 @@ KeyFileLock::KeyFileLock(const std::string& key_file_path) {
   // O_NOFOLLOW: the key directory may belong to the server's OS user, which
   // must not be able to point this open at another file.
   fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd_ < 0) throw std::runtime_error("cannot open \"" + lock_path + "\": " + std::strerror(errno));
+  if (fd_ < 0) throw io_failure("cannot open", lock_path);
   int rc;
   do {
     rc = ::flock(fd_, LOCK_EX);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
-    const int err = errno;
+    const CliError error = io_failure("cannot lock", lock_path);
     ::close(fd_);
-    throw std::runtime_error("cannot lock \"" + lock_path + "\": " + std::strerror(err));
+    throw error;
   }
 }
 

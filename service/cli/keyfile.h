@@ -108,7 +108,7 @@ void write_file_atomically(const std::string& path, const std::string& content, 
 // An exclusive flock on PATH.lock for as long as it lives: every command
 // that reads, changes and replaces a key file holds it from the read to the
 // rename, so two runs at once cannot both add "version N+1" and lose one
-// of the two keys. Waits for the other holder. Throws std::runtime_error.
+// of the two keys. Waits for the other holder. Throws CliError(kExitFailure).
 class KeyFileLock {
  public:
   explicit KeyFileLock(const std::string& key_file_path);

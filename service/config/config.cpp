@@ -132,8 +132,6 @@ void load_login_rate_limit(const EnvReader& env, Config& config) {
 void load_register_rate_limit(const EnvReader& env, Config& config) {
   config.register_rate_per_address = as_int(
       env.integer("SECRETSD_REGISTER_RATE_LIMIT", config.register_rate_per_address, 1, 100000));
-  config.argon2_concurrency =
-      as_int(env.integer("SECRETSD_ARGON2_CONCURRENCY", config.argon2_concurrency, 0, 256));
 }
 
 void load_tokens(const EnvReader& env, Config& config) {
@@ -151,6 +149,8 @@ void load_tokens(const EnvReader& env, Config& config) {
 }
 
 void load_argon2(const EnvReader& env, Config& config) {
+  config.argon2_concurrency =
+      as_int(env.integer("SECRETSD_ARGON2_CONCURRENCY", config.argon2_concurrency, 0, 256));
   const auto defaults = PasswordCost::production_default();
   config.argon2.opslimit = static_cast<std::uint64_t>(env.integer(
       "SECRETSD_ARGON2_OPSLIMIT", static_cast<std::int64_t>(defaults.opslimit),

@@ -174,13 +174,11 @@ httplib::Server::HandlerResponse Server::screen_request(const httplib::Request& 
   // httplib never reads a chunked DELETE body: it would stay on the
   // connection and be parsed as the next request.
   if (chunked && req.method == "DELETE") return reject(411);
-  // httplib's chunked decoder is lenient (a chunk not followed by CRLF ends
-  // the body); whatever it leaves behind must not become a request.
-  if (chunked) close_after_response(res);
-  // A body method with neither header has no body (RFC 7230 3.3.3); if the
-  // client meant one anyway (a Content-Length line httplib did not parse),
-  // its bytes must not become the next request either.
-  if (!chunked && !req.has_header("Content-Length") && method_takes_body(req.method)) {
+  // Unless a Content-Length framed it, what a body method sends must not
+  // outlive this request: httplib's chunked decoder is lenient (a chunk not
+  // followed by CRLF ends the body), and a body method with neither header
+  // has no body (RFC 7230 3.3.3) even if the client meant one.
+  if (method_takes_body(req.method) && (chunked || !req.has_header("Content-Length"))) {
     close_after_response(res);
   }
   if (has_body && req.has_header("Content-Encoding") &&
@@ -337,17 +335,9 @@ void Server::refuse_overloaded(socket_t sock) {
   // A fresh socket's send buffer is empty: this write completes at once.
   static const std::string response = overload_response();
   ::send(sock, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  // No waiting here: refusals run one after another, so a crowd of idle
-  // connections must not make each one cost the linger time. What the
-  // client has already sent is read (so closing does not reset the
-  // connection over it) and the rest is its problem.
-  owned.set_linger(std::chrono::milliseconds(0));
-  char sink[4096];
-  for (std::size_t drained = 0; drained < (64u << 10);) {
-    ssize_t n = ::recv(sock, sink, sizeof sink, MSG_DONTWAIT);
-    if (n <= 0) break;
-    drained += static_cast<std::size_t>(n);
-  }
+  // No linger: refusals run one after another, so a crowd of idle
+  // connections must not make each one cost the linger time (the close
+  // still reads what the client has already sent).
   if (access_log_ != nullptr) {
     CappedSocketStream peer(sock, {});
     AccessRecord record;

@@ -188,18 +188,24 @@ void CappedSocketStream::get_local_ip_and_port(std::string& ip, int& port) const
   port = local_port_;
 }
 
+// Reads what has already arrived without waiting (so even a close with no
+// linger does not reset the connection over it), then waits for more only
+// within the linger time.
 OwnedSocket::~OwnedSocket() {
   ::shutdown(sock_, SHUT_WR);
   auto deadline = std::chrono::steady_clock::now() + linger_;
   std::size_t drained = 0;
   char sink[4096];
   while (drained < max_drain_) {
+    ssize_t n = ::recv(sock_, sink, sizeof(sink), MSG_DONTWAIT);
+    if (n > 0) {
+      drained += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;  // EOF: read and closed
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || !wait_readable(sock_, left)) break;
-    ssize_t n = ::recv(sock_, sink, sizeof(sink), 0);
-    if (n <= 0) break;  // EOF: the peer has read our response and closed
-    drained += static_cast<std::size_t>(n);
   }
   ::close(sock_);
 }
