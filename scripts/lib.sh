@@ -124,3 +124,58 @@ build_all() {
   cmake -S "$PROJECT_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$BUILD_DIR" -j "$(nproc)" >/dev/null
 }
+
+# pgbouncer_start DIR PORT MODE PGDIR PGPORT [POOL_SIZE]
+# A real PgBouncer (Debian's, started as the cluster's OS user: it refuses
+# root) on 127.0.0.1:PORT in front of the private cluster PGDIR (its socket),
+# pool_mode MODE (session or transaction), every database, trust auth for the
+# roles that ask. Its files live in DIR; pgbouncer_stop DIR ends it.
+pgbouncer_start() {
+  local dir=$1 port=$2 mode=$3 pgdir=$4 pgport=$5 pool=${6:-1}
+  local owner; owner=$(cluster_owner)
+  command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || die "pgbouncer is not installed (scripts/deps.sh --test)"
+  mkdir -p "$dir"
+  chown "$owner" "$dir"
+  as_owner tee "$dir/pgbouncer.ini" >/dev/null <<INI
+[databases]
+* = host=$pgdir/run port=$pgport
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = $mode
+default_pool_size = $pool
+min_pool_size = 0
+reserve_pool_size = 0
+max_client_conn = 400
+server_reset_query = DISCARD ALL
+ignore_startup_parameters = extra_float_digits,options
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+admin_users = postgres
+INI
+  as_owner sh -c ': > "$1"' sh "$dir/userlist.txt"
+  local bin; bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+  as_owner "$bin" -d "$dir/pgbouncer.ini" || die "pgbouncer did not start (see $dir/pgbouncer.log)"
+  for _ in $(seq 1 100); do
+    if psql -X -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atc 'SELECT 1' >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  cat "$dir/pgbouncer.log" >&2 || true
+  die "pgbouncer on port $port does not answer"
+}
+
+pgbouncer_stop() {
+  local dir=$1
+  if [ -f "$dir/pgbouncer.pid" ]; then
+    kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      [ -f "$dir/pgbouncer.pid" ] && kill -0 "$(cat "$dir/pgbouncer.pid" 2>/dev/null)" 2>/dev/null || return 0
+      sleep 0.1
+    done
+  fi
+}
