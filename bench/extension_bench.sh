@@ -91,7 +91,7 @@ encrypt_tables=(ins_plain ins_pgsecrets ins_pgcrypto ins_pgsecrets_row ins_store
 SET client_min_messages = warning;
 CREATE EXTENSION pgsecrets;
 CREATE EXTENSION pgcrypto;
-SELECT secrets.use_household($hh) \\g /dev/null
+SELECT secrets.use_household($hh, for_session => true) \\g /dev/null
 
 \\warn [bench] building the data set: $ROWS rows of 40-byte text
 CREATE TABLE bench_plain (id int PRIMARY KEY, v text NOT NULL) WITH (autovacuum_enabled = off);

@@ -85,7 +85,7 @@ SQL
 cat >"$BENCH_DIR/read.pgbench" <<SQL
 \\set h random(1, $HOUSEHOLDS)
 \\set k random(1, $PER_HOUSEHOLD)
-SELECT secrets.use_household(('00000000-0000-0000-0000-' || lpad(:h::text, 12, '0'))::uuid);
+SELECT secrets.use_household(('00000000-0000-0000-0000-' || lpad(:h::text, 12, '0'))::uuid, for_session => true);
 SELECT length(secrets.get_secret('KEY_' || :k, 'integration'));
 SQL
 # read_load SECONDS PREFIX: pgbench's per-transaction log goes to PREFIX.*

@@ -183,7 +183,7 @@ pgsecrets_encrypt_secret(PG_FUNCTION_ARGS)
 	redact_note_value_use();
 	keyring_require_loaded();
 	context_require_access(household, PRIV_WRITE);
-	if (!keyring_active_version(&version) || !keyring_data_key(version, household, data_key))
+	if (!keyring_active_version(&version) || !keyring_data_key(version, household, KEY_SEAL, data_key))
 		no_active_key();
 	result = seal_value(version, data_key, (const unsigned char *) VARDATA_ANY(plaintext),
 						VARSIZE_ANY_EXHDR(plaintext), household, context);
@@ -212,7 +212,7 @@ pgsecrets_decrypt_secret(PG_FUNCTION_ARGS)
 	keyring_require_loaded();
 	context_require_access(household, PRIV_READ);
 	version = header_key_version(in, inlen);
-	if (!keyring_data_key(version, household, data_key))
+	if (!keyring_data_key(version, household, KEY_OPEN, data_key))
 		decrypt_failed("Root key version %u is not loaded.", version);
 
 	ptlen = inlen - HEADER_BYTES - TAG_BYTES;
@@ -274,7 +274,7 @@ pgsecrets_rewrap(PG_FUNCTION_ARGS)
 		no_active_key();
 	if (old_version == new_version)
 		PG_RETURN_BYTEA_P(ciphertext);
-	if (!keyring_data_key(old_version, household, data_key))
+	if (!keyring_data_key(old_version, household, KEY_OPEN, data_key))
 		decrypt_failed("Root key version %u is not loaded.", old_version);
 
 	ptlen = inlen - HEADER_BYTES - TAG_BYTES;
@@ -286,7 +286,7 @@ pgsecrets_rewrap(PG_FUNCTION_ARGS)
 		decrypt_failed(NULL, 0);
 	}
 	/* seal under the active version, with the same household and context */
-	if (!keyring_data_key(new_version, household, data_key))
+	if (!keyring_data_key(new_version, household, KEY_SEAL, data_key))
 	{
 		sodium_memzero(plain, ptlen + 1);
 		no_active_key();

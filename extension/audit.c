@@ -28,6 +28,7 @@
 #define MAC_BYTES 32
 
 PG_FUNCTION_INFO_V1(pgsecrets_audit_mac);
+PG_FUNCTION_INFO_V1(pgsecrets_audit_seal);
 PG_FUNCTION_INFO_V1(pgsecrets_audit_guard);
 PG_FUNCTION_INFO_V1(pgsecrets_purge_audit_log);
 
@@ -37,31 +38,57 @@ static const unsigned char audit_key_personal[crypto_generichash_blake2b_PERSONA
 /* Set only inside pgsecrets_purge_audit_log(), for the duration of its DELETE. */
 static bool purge_in_progress = false;
 
+/* The MAC of link under (key version, household); false if not loaded. */
+static bool
+compute_mac(int64 version, const pg_uuid_t *household, bytea *link, KeyUse use,
+			unsigned char out[MAC_BYTES])
+{
+	unsigned char subkey[PGSECRETS_KEY_BYTES];
+
+	keyring_require_loaded();
+	if (version < 1 || version > PG_INT32_MAX ||
+		!keyring_subkey((uint32) version, household, audit_key_personal, use, subkey))
+		return false;
+	crypto_generichash_blake2b(out, MAC_BYTES,
+							   (const unsigned char *) VARDATA_ANY(link), VARSIZE_ANY_EXHDR(link),
+							   subkey, sizeof(subkey));
+	sodium_memzero(subkey, sizeof(subkey));
+	return true;
+}
+
+static Datum
+mac_datum(FunctionCallInfo fcinfo, KeyUse use)
+{
+	bytea	   *result = palloc(VARHDRSZ + MAC_BYTES);
+
+	SET_VARSIZE(result, VARHDRSZ + MAC_BYTES);
+	if (!compute_mac(PG_GETARG_INT64(0), PG_GETARG_UUID_P(1), PG_GETARG_BYTEA_PP(2), use,
+					 (unsigned char *) VARDATA(result)))
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(result);
+}
+
 /*
  * audit_mac(key_version bigint, household_id uuid, link bytea) → bytea:
- * the row's MAC, or NULL when that root key version is not loaded (the
- * verifier then relies on later rows). Granted to no one but the owner.
+ * a row's MAC for checking it, or NULL when that root key version is not
+ * loaded (the verifier then relies on later rows). Granted to no one but
+ * the owner.
  */
 Datum
 pgsecrets_audit_mac(PG_FUNCTION_ARGS)
 {
-	int64		version = PG_GETARG_INT64(0);
-	pg_uuid_t  *household = PG_GETARG_UUID_P(1);
-	bytea	   *link = PG_GETARG_BYTEA_PP(2);
-	unsigned char subkey[PGSECRETS_KEY_BYTES];
-	bytea	   *result;
+	return mac_datum(fcinfo, KEY_OPEN);
+}
 
-	keyring_require_loaded();
-	if (version < 1 || version > PG_INT32_MAX ||
-		!keyring_subkey((uint32) version, household, audit_key_personal, subkey))
-		PG_RETURN_NULL();
-	result = palloc(VARHDRSZ + MAC_BYTES);
-	SET_VARSIZE(result, VARHDRSZ + MAC_BYTES);
-	crypto_generichash_blake2b((unsigned char *) VARDATA(result), MAC_BYTES,
-							   (const unsigned char *) VARDATA_ANY(link), VARSIZE_ANY_EXHDR(link),
-							   subkey, sizeof(subkey));
-	sodium_memzero(subkey, sizeof(subkey));
-	PG_RETURN_BYTEA_P(result);
+/*
+ * audit_seal(key_version bigint, household_id uuid, link bytea) → bytea:
+ * the MAC of a new entry; a seal, so the first one under a key version
+ * records that key's fingerprint (keycheck.c).
+ */
+Datum
+pgsecrets_audit_seal(PG_FUNCTION_ARGS)
+{
+	return mac_datum(fcinfo, KEY_SEAL);
 }
 
 /*

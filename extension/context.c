@@ -6,8 +6,10 @@
  *      transaction only, and only when the session's login role is a member
  *      of pgsecrets_gateway (secretsd). An ordinary user cannot hop
  *      households by calling it, and there is no variable to forge.
- *   2. secrets.use_household(household): a session-level choice, accepted
- *      only for a household granted to the role.
+ *   2. secrets.use_household(household [, for_session]): for the current
+ *      transaction, or asked for explicitly for the session; accepted only
+ *      for a household granted to the role. DISCARD ALL and RESET ALL
+ *      clear it, so no pooler can hand it to another client.
  *   3. the role's only grant, when it has exactly one.
  *
  * Grants live in secrets.household_grants and are looked up once per
@@ -18,6 +20,7 @@
 #include "pgsecrets.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -26,7 +29,10 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 
 #define ACTOR_MAX_BYTES 256
 #define NODE_ID_MAX_BYTES 255
@@ -50,12 +56,20 @@ typedef struct GatewayContext
 	char		node_id[NODE_ID_MAX_BYTES + 1];
 } GatewayContext;
 
-typedef struct SessionChoice
+/*
+ * A household picked with use_household(): for the current transaction
+ * (the default, like set_config(..., true)) or, asked for explicitly, for
+ * the session. Nothing of it survives DISCARD ALL or RESET ALL, so a
+ * pooler's reset query clears it.
+ */
+typedef struct HouseholdChoice
 {
 	bool		set;
+	LocalTransactionId lxid;	/* transaction choice: valid only inside it */
+	SubTransactionId subid;		/* and gone if this subtransaction aborts */
 	Oid			outer_user;		/* a SET ROLE drops the choice */
 	pg_uuid_t	household;
-} SessionChoice;
+} HouseholdChoice;
 
 typedef struct Resolution
 {
@@ -70,7 +84,13 @@ typedef struct Resolution
 } Resolution;
 
 static GatewayContext gateway = {InvalidLocalTransactionId};
-static SessionChoice choice = {false};
+static HouseholdChoice xact_choice = {false};
+static HouseholdChoice session_choice = {false};
+
+/* The session choice as this transaction found it, restored if it aborts. */
+static HouseholdChoice session_choice_before = {false};
+static LocalTransactionId session_choice_changed_in = InvalidLocalTransactionId;
+static SubTransactionId session_choice_subid = InvalidSubTransactionId;
 static Resolution resolved = {InvalidLocalTransactionId};
 static uint64 generation = 1;
 
@@ -121,27 +141,77 @@ static void
 gateway_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						 SubTransactionId parentSubid, void *arg)
 {
-	if (gateway.lxid == InvalidLocalTransactionId || gateway.subid != mySubid)
-		return;
-	if (event == SUBXACT_EVENT_COMMIT_SUB)
-		gateway.subid = parentSubid;
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	if (gateway.lxid != InvalidLocalTransactionId && gateway.subid == mySubid)
 	{
-		gateway.lxid = InvalidLocalTransactionId;
-		generation++;
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			gateway.subid = parentSubid;
+		else if (event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			gateway.lxid = InvalidLocalTransactionId;
+			generation++;
+		}
+	}
+	if (xact_choice.set && xact_choice.subid == mySubid)
+	{
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			xact_choice.subid = parentSubid;
+		else if (event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			xact_choice.set = false;
+			generation++;
+		}
+	}
+	if (session_choice_changed_in != InvalidLocalTransactionId && session_choice_subid == mySubid)
+	{
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			session_choice_subid = parentSubid;
+		else if (event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			session_choice = session_choice_before;
+			session_choice_changed_in = InvalidLocalTransactionId;
+			generation++;
+		}
 	}
 }
 
-void
-context_install_callbacks(void)
+/*
+ * A session choice made in a transaction that aborts is taken back, as a
+ * session-level set_config() would be; a transaction choice ends with its
+ * transaction either way.
+ */
+static void
+choice_xact_callback(XactEvent event, void *arg)
 {
-	static bool installed = false;
-
-	if (installed)
-		return;
-	RegisterSubXactCallback(gateway_subxact_callback, NULL);
-	installed = true;
+	switch (event)
+	{
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			if (session_choice_changed_in != InvalidLocalTransactionId)
+				session_choice = session_choice_before;
+			/* FALLTHROUGH */
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			session_choice_changed_in = InvalidLocalTransactionId;
+			xact_choice.set = false;
+			generation++;
+			break;
+		default:
+			break;
+	}
 }
+
+/* DISCARD ALL and RESET ALL forget every household choice. */
+static void
+clear_choices(void)
+{
+	xact_choice.set = false;
+	session_choice.set = false;
+	session_choice_changed_in = InvalidLocalTransactionId;
+	generation++;
+}
+
+
 
 static bool
 gateway_context_valid(void)
@@ -150,81 +220,117 @@ gateway_context_valid(void)
 }
 
 /*
- * Looks up the households granted to role (directly or through membership).
- * Runs as pgsecrets_owner so that no caller needs a right on the table.
- * Returns the number of grants; *match gets the privilege for want (if any),
- * *only the household when there is exactly one.
+ * Grants are keyed by the role's OID (schema 0.2.0), so a renamed role keeps
+ * its grants and a new role with an old name gets none; schema 0.1.0 keyed
+ * them by name, and this library serves it until ALTER EXTENSION UPDATE.
+ */
+#define GRANT_LOOKUP_BY_OID \
+	"SELECT g.household_id, g.privilege FROM secrets.household_grants g " \
+	"JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.grantee::pg_catalog.oid " \
+	"WHERE pg_catalog.pg_has_role($1, r.oid, 'MEMBER')"
+#define GRANT_LOOKUP_BY_NAME \
+	"SELECT g.household_id, g.privilege FROM secrets.household_grants g " \
+	"JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) g.role_name " \
+	"WHERE pg_catalog.pg_has_role($1, r.oid, 'MEMBER')"
+
+#define GRANTS_OF_ROLE \
+	"SELECT g.household_id, g.privilege FROM secrets.household_grants g " \
+	"WHERE g.grantee::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+
+static bool
+grants_keyed_by_oid(void)
+{
+	Oid			nsp = get_namespace_oid("secrets", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("household_grants", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "grantee") != InvalidAttrNumber;
+}
+
+typedef struct GrantQuery
+{
+	Oid			role;
+	const pg_uuid_t *want;
+	HouseholdPrivilege match;
+	pg_uuid_t	only;
+	HouseholdPrivilege only_priv;
+	int			ngrants;
+	bool		count_only;		/* the role's own grants, not through membership */
+} GrantQuery;
+
+static void
+grant_query(void *arg)
+{
+	GrantQuery *q = (GrantQuery *) arg;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(q->role)};
+
+	if (SPI_execute_with_args(q->count_only ? GRANTS_OF_ROLE :
+							  grants_keyed_by_oid() ? GRANT_LOOKUP_BY_OID : GRANT_LOOKUP_BY_NAME,
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pgsecrets: household grant lookup failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		pg_uuid_t  *hh = DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
+		HouseholdPrivilege p = privilege_from_text(SPI_getvalue(tup, desc, 2));
+
+		q->ngrants++;
+		if (q->want && memcmp(hh->data, q->want->data, UUID_LEN) == 0 && p > q->match)
+			q->match = p;
+		if (q->ngrants == 1)
+		{
+			memcpy(q->only.data, hh->data, UUID_LEN);
+			q->only_priv = p;
+		}
+	}
+}
+
+/*
+ * Looks up the households granted to role (directly or through membership),
+ * as pgsecrets_owner so that no caller needs a right on the table. Returns
+ * the number of grants; *match gets the privilege for want (if any), *only
+ * the household when there is exactly one.
  */
 static int
 lookup_grants(Oid role, const pg_uuid_t *want, HouseholdPrivilege *match,
 			  pg_uuid_t *only, HouseholdPrivilege *only_priv)
 {
-	Oid			owner = get_role_oid("pgsecrets_owner", true);
-	Oid			save_userid;
-	int			save_sec;
-	int			ngrants = 0;
+	GrantQuery	q = {0};
 
-	*match = PRIV_NONE;
-	if (!OidIsValid(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("role \"pgsecrets_owner\" does not exist"),
-				 errhint("Reinstall the pgsecrets extension.")));
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
+	q.role = role;
+	q.want = want;
+	run_as_owner(grant_query, &q);
+	*match = q.match;
+	if (q.ngrants >= 1)
 	{
-		Oid			argtypes[1] = {OIDOID};
-		Datum		args[1] = {ObjectIdGetDatum(role)};
-
-		/*
-		 * The query runs as pgsecrets_owner: it must not resolve any name
-		 * through the caller's search_path, where a schema of the caller's
-		 * could define an "=" that would then run with the owner's rights.
-		 * The path is pinned for the query and every name is qualified. An
-		 * error unwinds the GUC nest level with the (sub)transaction.
-		 */
-		int			save_nestlevel = NewGUCNestLevel();
-
-		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "pgsecrets: SPI_connect failed");
-		if (SPI_execute_with_args("SELECT g.household_id, g.privilege "
-								  "FROM secrets.household_grants g "
-								  "JOIN pg_catalog.pg_roles r "
-								  "  ON r.rolname OPERATOR(pg_catalog.=) g.role_name "
-								  "WHERE pg_catalog.pg_has_role($1, r.oid, 'MEMBER')",
-								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "pgsecrets: household grant lookup failed");
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			pg_uuid_t  *hh = DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
-			char	   *priv = SPI_getvalue(tup, desc, 2);
-			HouseholdPrivilege p = privilege_from_text(priv);
-
-			ngrants++;
-			if (want && memcmp(hh->data, want->data, UUID_LEN) == 0 && p > *match)
-				*match = p;
-			if (ngrants == 1)
-			{
-				memcpy(only->data, hh->data, UUID_LEN);
-				*only_priv = p;
-			}
-		}
-		SPI_finish();
-		AtEOXact_GUC(true, save_nestlevel);
+		*only = q.only;
+		*only_priv = q.only_priv;
 	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	return ngrants;
+	return q.ngrants;
+}
+
+/* Remembers the session choice before this transaction first changes it. */
+static void
+note_session_change(void)
+{
+	if (session_choice_changed_in == MyProc->lxid)
+		return;
+	session_choice_before = session_choice;
+	session_choice_changed_in = MyProc->lxid;
+	session_choice_subid = GetCurrentSubTransactionId();
+}
+
+/* The use_household() choice in force for outer, if any. */
+static const HouseholdChoice *
+current_choice(Oid outer)
+{
+	if (xact_choice.set && xact_choice.lxid == MyProc->lxid && xact_choice.outer_user == outer)
+		return &xact_choice;
+	if (session_choice.set && session_choice.outer_user == outer)
+		return &session_choice;
+	return NULL;
 }
 
 /*
@@ -239,6 +345,7 @@ resolve(void)
 	HouseholdPrivilege only_priv = PRIV_NONE;
 	HouseholdPrivilege match;
 	int			ngrants;
+	const HouseholdChoice *choice;
 
 	if (InSecurityRestrictedOperation())
 		return &restricted;
@@ -264,16 +371,17 @@ resolve(void)
 		return &resolved;
 	}
 
-	if (choice.set && choice.outer_user == outer)
+	choice = current_choice(outer);
+	if (choice != NULL)
 	{
 		if (resolved.is_superuser)
 			match = PRIV_ADMIN;
 		else
-			(void) lookup_grants(outer, &choice.household, &match, &only, &only_priv);
+			(void) lookup_grants(outer, &choice->household, &match, &only, &only_priv);
 		if (match != PRIV_NONE)
 		{
 			resolved.has_household = true;
-			resolved.household = choice.household;
+			resolved.household = choice->household;
 			resolved.privilege = match;
 		}
 		return &resolved;
@@ -365,22 +473,28 @@ pgsecrets_set_context(PG_FUNCTION_ARGS)
 }
 
 /*
- * use_household(household_id uuid): picks one of the role's households for
- * the rest of the session (NULL clears the choice).
+ * use_household(household_id uuid, for_session boolean default false):
+ * picks one of the role's households for the current transaction, or with
+ * for_session for the rest of the session (unsafe behind a pooler in
+ * transaction mode, like any session state). NULL clears both choices.
  */
 Datum
 pgsecrets_use_household(PG_FUNCTION_ARGS)
 {
 	Oid			outer = GetOuterUserId();
+	bool		for_session = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	pg_uuid_t  *household;
 	pg_uuid_t	only;
 	HouseholdPrivilege only_priv;
 	HouseholdPrivilege match;
+	HouseholdChoice *target;
 
 	generation++;
 	if (PG_ARGISNULL(0))
 	{
-		choice.set = false;
+		note_session_change();
+		xact_choice.set = false;
+		session_choice.set = false;
 		PG_RETURN_VOID();
 	}
 	if (InSecurityRestrictedOperation())
@@ -397,9 +511,19 @@ pgsecrets_use_household(PG_FUNCTION_ARGS)
 					 errmsg("role \"%s\" has not been granted this household",
 							GetUserNameFromId(outer, false))));
 	}
-	choice.set = true;
-	choice.outer_user = outer;
-	choice.household = *household;
+	if (for_session)
+	{
+		note_session_change();
+		xact_choice.set = false;
+		target = &session_choice;
+	}
+	else
+		target = &xact_choice;
+	target->set = true;
+	target->lxid = MyProc->lxid;
+	target->subid = GetCurrentSubTransactionId();
+	target->outer_user = outer;
+	target->household = *household;
 	PG_RETURN_VOID();
 }
 
@@ -485,4 +609,75 @@ pgsecrets_row_visible(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(!is_node_scope || own_node);
 	}
 	PG_RETURN_BOOL(true);
+}
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/*
+ * Refuses DROP ROLE of a role that holds households in this database: its
+ * grants are keyed by its OID and would outlive it as dead rows (like
+ * PostgreSQL's own "role cannot be dropped because some objects depend on
+ * it"). Revoke first, then drop.
+ */
+static void
+refuse_drop_of_granted_roles(DropRoleStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (!grants_keyed_by_oid())
+		return;
+	foreach(lc, stmt->roles)
+	{
+		RoleSpec   *spec = lfirst(lc);
+		Oid			role;
+		GrantQuery	q = {0};
+
+		if (spec->roletype != ROLESPEC_CSTRING)
+			continue;
+		role = get_role_oid(spec->rolename, true);
+		if (!OidIsValid(role))
+			continue;
+		q.role = role;
+		q.count_only = true;
+		run_as_owner(grant_query, &q);
+		if (q.ngrants > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("role \"%s\" cannot be dropped because it holds %d pgsecrets household grant(s) in this database",
+							spec->rolename, q.ngrants),
+					 errhint("Revoke them first: SELECT secrets.revoke_household('%s', household_id) FROM secrets.household_grants_view WHERE role = '%s';",
+							 spec->rolename, spec->rolename)));
+	}
+}
+
+static void
+pgsecrets_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+						  ProcessUtilityContext context, ParamListInfo params,
+						  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, DropRoleStmt))
+		refuse_drop_of_granted_roles((DropRoleStmt *) parsetree);
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	if ((IsA(parsetree, DiscardStmt) && ((DiscardStmt *) parsetree)->target == DISCARD_ALL) ||
+		(IsA(parsetree, VariableSetStmt) && ((VariableSetStmt *) parsetree)->kind == VAR_RESET_ALL))
+		clear_choices();
+}
+
+void
+context_install_callbacks(void)
+{
+	static bool installed = false;
+
+	if (installed)
+		return;
+	RegisterSubXactCallback(gateway_subxact_callback, NULL);
+	RegisterXactCallback(choice_xact_callback, NULL);
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = pgsecrets_process_utility;
+	installed = true;
 }

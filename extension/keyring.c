@@ -1,19 +1,24 @@
 /*
- * keyring.c — root keys and the per-household data keys derived from them.
+ * keyring.c — root keys, the per-household keys derived from them, and the
+ * one rule that makes every backend hold the same keys.
  *
- * Key file format (documented in README.md):
+ * The grammar of the key file is keyfile.c's. Everything secret lives in one
+ * sodium_malloc() region: guard pages, mlock()ed, excluded from core dumps,
+ * read-only except while being written, and wiped when the process exits.
  *
- *     # comments and blank lines are ignored
- *     <version> <64 hex digits> [active]
+ * When the library is preloaded, the postmaster reads the key source at
+ * start and at every reload, and publishes in shared memory a generation
+ * number and a digest of what it loaded (versions and fingerprints, never a
+ * key). New backends inherit the postmaster's keys. A running backend that
+ * sees a newer generation reads the source again and adopts it only if its
+ * digest is the published one, so no backend ever runs with keys that
+ * differ from the others', and a key file edited without a reload is never
+ * used. A source the postmaster refuses is logged and changes nothing.
  *
- * Versions are integers from 1 to 2147483647. At most one line says
- * "active"; without one, the highest version is active. A file whose only
- * content is 64 hex digits (the output of `openssl rand -hex 32`) is key
- * version 1, active.
- *
- * Everything secret lives in one sodium_malloc() region: guard pages,
- * mlock()ed, excluded from core dumps, read-only except while being written,
- * and wiped by sodium_free() when the process exits.
+ * A reload that changes the key of a version that was already loaded keeps
+ * the earlier key beside the new one ("alternate"): keycheck.c picks, per
+ * database, the candidate whose fingerprint the database recorded, so a
+ * wrong file cannot make values unreadable or get anything sealed under it.
  */
 #include "pgsecrets.h"
 
@@ -25,10 +30,17 @@
 
 #include <sodium.h>
 
+#include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
+#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #define KEY_SOURCE_MAX_BYTES 65536
@@ -39,6 +51,7 @@ typedef struct RootKey
 {
 	uint32		version;
 	unsigned char key[PGSECRETS_KEY_BYTES];
+	unsigned char fingerprint[PGSECRETS_FINGERPRINT_BYTES];
 } RootKey;
 
 typedef struct KeyRing
@@ -46,6 +59,8 @@ typedef struct KeyRing
 	int			nkeys;
 	int			active;			/* index into keys */
 	RootKey		keys[PGSECRETS_MAX_KEYS];
+	int			nalts;
+	RootKey		alts[PGSECRETS_MAX_KEYS];	/* earlier keys of changed versions */
 } KeyRing;
 
 typedef struct DataKeyEntry
@@ -59,18 +74,43 @@ typedef struct DataKeyEntry
 typedef struct LockedState
 {
 	KeyRing		ring;
-	KeyRing		staging;		/* parse target, so a bad file never half-replaces the ring */
+	KeyRing		next;			/* built here, so a refused source never half-replaces ring */
+	KeyFileContents parsed;
 	DataKeyEntry cache[DATA_KEY_CACHE_SIZE];
 } LockedState;
+
+/* What the postmaster publishes: no key, only what proves which keys. */
+typedef struct KeyringShared
+{
+	pg_atomic_uint32 change;	/* odd while the postmaster writes */
+	uint64		generation;
+	bool		loaded;
+	unsigned char digest[PGSECRETS_FINGERPRINT_BYTES];
+	uint64		reloads;
+	uint64		refused;
+	TimestampTz last_reload;
+	char		last_error[ERROR_TEXT_MAX];
+} KeyringShared;
 
 static LockedState *locked = NULL;
 static pid_t locked_pid = 0;
 static bool ring_loaded = false;
-static bool ring_stale = true;
+static bool ring_stale = true;	/* only without shared memory */
 static char load_error[ERROR_TEXT_MAX] = "pgsecrets.key_file is not set";
+static unsigned char ring_digest[PGSECRETS_FINGERPRINT_BYTES];
 
-/* BLAKE2b personalisation: names the purpose and version of the derivation. */
+static KeyringShared *shared = NULL;
+static uint64 local_generation = 0;
+static bool sync_failed = false;
+static int	chosen[PGSECRETS_MAX_KEYS];	/* per primary key: 0 = itself, n = alts[n-1] */
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* BLAKE2b personalisations: name the purpose and version of each derivation. */
 static const unsigned char data_key_personal[crypto_generichash_blake2b_PERSONALBYTES] = "pgsecrets:dkey:1";
+static const unsigned char fingerprint_personal[crypto_generichash_blake2b_PERSONALBYTES] = "pgsecrets:kfp:v1";
+static const unsigned char digest_personal[crypto_generichash_blake2b_PERSONALBYTES] = "pgsecrets:ring:1";
 
 /*
  * Wipes every key this process holds; registered per process because forked
@@ -208,226 +248,247 @@ read_key_command(const char *command, char *buf, size_t cap)
 	return (ssize_t) total;
 }
 
-static bool
-is_hex_key(const char *token)
+/* The one-way check value of a key: names it without revealing it. */
+static void
+fingerprint_of(uint32 version, const unsigned char key[PGSECRETS_KEY_BYTES],
+			   unsigned char out[PGSECRETS_FINGERPRINT_BYTES])
 {
-	if (strlen(token) != PGSECRETS_KEY_BYTES * 2)
-		return false;
-	for (const char *p = token; *p; p++)
-		if (!isxdigit((unsigned char) *p))
-			return false;
-	return true;
+	static const unsigned char zero_salt[crypto_generichash_blake2b_SALTBYTES] = {0};
+	unsigned char msg[4] = {version >> 24, version >> 16, version >> 8, version};
+
+	crypto_generichash_blake2b_salt_personal(out, PGSECRETS_FINGERPRINT_BYTES, msg, sizeof(msg),
+											 key, PGSECRETS_KEY_BYTES, zero_salt, fingerprint_personal);
 }
 
-/*
- * Parses one key line (already split into tokens) into ring. Error texts
- * name the line and the rule, never the key material.
- */
-static bool
-parse_key_line(KeyRing *ring, int lineno, char **tokens, int ntokens,
-			   bool only_line, bool *saw_active)
+/* Digest of a ring as published: versions, fingerprints, which is active. */
+static void
+digest_of(const KeyRing *ring, unsigned char out[PGSECRETS_FINGERPRINT_BYTES])
 {
-	const char *hex;
-	long		version;
-	bool		active = false;
-	RootKey    *slot;
+	crypto_generichash_blake2b_state st;
 
-	if (ntokens == 1 && is_hex_key(tokens[0]))
-	{
-		if (!only_line)
-		{
-			set_load_error("pgsecrets key file line %d: a bare key is only allowed as the file's only key; write \"<version> <key>\"", lineno);
-			return false;
-		}
-		version = 1;
-		hex = tokens[0];
-		active = true;
-	}
-	else
-	{
-		char	   *end;
-
-		if (ntokens < 2 || ntokens > 3 || (ntokens == 3 && strcmp(tokens[2], "active") != 0))
-		{
-			set_load_error("pgsecrets key file line %d: expected \"<version> <64 hex digits> [active]\"", lineno);
-			return false;
-		}
-		errno = 0;
-		version = strtol(tokens[0], &end, 10);
-		if (errno != 0 || *end != '\0' || version < 1 || version > PG_INT32_MAX)
-		{
-			set_load_error("pgsecrets key file line %d: key version must be an integer from 1 to %d", lineno, PG_INT32_MAX);
-			return false;
-		}
-		if (!is_hex_key(tokens[1]))
-		{
-			set_load_error("pgsecrets key file line %d: a key must be exactly 64 hex digits (32 bytes)", lineno);
-			return false;
-		}
-		hex = tokens[1];
-		active = (ntokens == 3);
-	}
-
+	crypto_generichash_blake2b_init_salt_personal(&st, NULL, 0, PGSECRETS_FINGERPRINT_BYTES,
+												  NULL, digest_personal);
 	for (int i = 0; i < ring->nkeys; i++)
-		if (ring->keys[i].version == (uint32) version)
-		{
-			set_load_error("pgsecrets key file line %d: key version %ld appears twice", lineno, version);
-			return false;
-		}
-	if (ring->nkeys >= PGSECRETS_MAX_KEYS)
 	{
-		set_load_error("pgsecrets key file holds more than %d keys", PGSECRETS_MAX_KEYS);
-		return false;
-	}
-	if (active && *saw_active)
-	{
-		set_load_error("pgsecrets key file line %d: more than one key is marked active", lineno);
-		return false;
-	}
+		const RootKey *k = &ring->keys[i];
+		unsigned char head[5] = {k->version >> 24, k->version >> 16, k->version >> 8, k->version,
+		(unsigned char) (i == ring->active)};
 
-	slot = &ring->keys[ring->nkeys];
-	slot->version = (uint32) version;
-	if (sodium_hex2bin(slot->key, PGSECRETS_KEY_BYTES, hex, strlen(hex), NULL, NULL, NULL) != 0)
-	{
-		set_load_error("pgsecrets key file line %d: a key must be exactly 64 hex digits (32 bytes)", lineno);
-		return false;
+		crypto_generichash_blake2b_update(&st, head, sizeof(head));
+		crypto_generichash_blake2b_update(&st, k->fingerprint, sizeof(k->fingerprint));
 	}
-	if (active)
-	{
-		ring->active = ring->nkeys;
-		*saw_active = true;
-	}
-	ring->nkeys++;
-	return true;
+	crypto_generichash_blake2b_final(&st, out, PGSECRETS_FINGERPRINT_BYTES);
 }
 
-static int
-count_key_lines(char *buf)
+static void
+keep_alternate(KeyRing *next, const RootKey *old)
 {
-	int			n = 0;
-	char	   *p = buf;
+	int			i;
 
-	while (*p)
-	{
-		char	   *eol = strchr(p, '\n');
-		char	   *q = p;
-
-		while (q < (eol ? eol : p + strlen(p)) && isspace((unsigned char) *q))
-			q++;
-		if (q < (eol ? eol : p + strlen(p)) && *q != '#')
-			n++;
-		if (!eol)
+	for (i = 0; i < next->nkeys; i++)
+		if (next->keys[i].version == old->version)
 			break;
-		p = eol + 1;
-	}
-	return n;
-}
-
-/* Parses a whole key source into ring; on failure load_error says why. */
-static bool
-parse_key_source(char *buf, KeyRing *ring)
-{
-	bool		saw_active = false;
-	bool		only_line = (count_key_lines(buf) == 1);
-	int			lineno = 0;
-	char	   *line = buf;
-
-	ring->nkeys = 0;
-	ring->active = -1;
-	while (line != NULL && *line != '\0')
-	{
-		char	   *next = strchr(line, '\n');
-		char	   *comment;
-		char	   *tokens[4];
-		int			ntokens = 0;
-		char	   *save = NULL;
-		char	   *tok;
-
-		if (next)
-			*next++ = '\0';
-		lineno++;
-		if ((comment = strchr(line, '#')) != NULL)
-			*comment = '\0';
-		for (tok = strtok_r(line, " \t\r", &save); tok != NULL; tok = strtok_r(NULL, " \t\r", &save))
-		{
-			if (ntokens == lengthof(tokens))
-			{
-				set_load_error("pgsecrets key file line %d: expected \"<version> <64 hex digits> [active]\"", lineno);
-				return false;
-			}
-			tokens[ntokens++] = tok;
-		}
-		if (ntokens > 0 && !parse_key_line(ring, lineno, tokens, ntokens, only_line, &saw_active))
-			return false;
-		line = next;
-	}
-	if (ring->nkeys == 0)
-	{
-		set_load_error("pgsecrets key file holds no key");
-		return false;
-	}
-	if (!saw_active)
-	{
-		ring->active = 0;
-		for (int i = 1; i < ring->nkeys; i++)
-			if (ring->keys[i].version > ring->keys[ring->active].version)
-				ring->active = i;
-	}
-	return true;
+	if (i == next->nkeys ||
+		memcmp(next->keys[i].fingerprint, old->fingerprint, PGSECRETS_FINGERPRINT_BYTES) == 0)
+		return;					/* version gone, or the same key */
+	for (int j = 0; j < next->nalts; j++)
+		if (next->alts[j].version == old->version &&
+			memcmp(next->alts[j].fingerprint, old->fingerprint, PGSECRETS_FINGERPRINT_BYTES) == 0)
+			return;
+	if (next->nalts < PGSECRETS_MAX_KEYS)
+		next->alts[next->nalts++] = *old;
 }
 
 /*
- * Reads and parses the configured key source into the locked ring. Never
- * throws: the postmaster must keep running without a key.
+ * Reads the key source and parses it into locked->next (with the keys the
+ * current ring would keep as alternates). Never throws: the postmaster must
+ * keep running without a key. locked must be writable.
  */
 static bool
-load_ring(void)
+read_source(const char *file, const char *command)
 {
 	char	   *buf;
 	ssize_t		len;
 	bool		ok;
+	char		err[ERROR_TEXT_MAX];
+	int			err_line;
 
-	ring_stale = false;
-	if ((pgsecrets_key_command == NULL || pgsecrets_key_command[0] == '\0') &&
-		(pgsecrets_key_file == NULL || pgsecrets_key_file[0] == '\0'))
+	if ((command == NULL || command[0] == '\0') && (file == NULL || file[0] == '\0'))
 	{
 		set_load_error("pgsecrets.key_file is not set");
-		ring_loaded = false;
 		return false;
 	}
-
 	buf = malloc(KEY_SOURCE_MAX_BYTES + 1);
 	if (buf == NULL)
 	{
 		set_load_error("out of memory reading the pgsecrets key source");
 		return false;
 	}
-	if (pgsecrets_key_command != NULL && pgsecrets_key_command[0] != '\0')
-		len = read_key_command(pgsecrets_key_command, buf, KEY_SOURCE_MAX_BYTES + 1);
+	if (command != NULL && command[0] != '\0')
+		len = read_key_command(command, buf, KEY_SOURCE_MAX_BYTES + 1);
 	else
-		len = read_key_file(pgsecrets_key_file, buf, KEY_SOURCE_MAX_BYTES + 1);
-
+		len = read_key_file(file, buf, KEY_SOURCE_MAX_BYTES + 1);
 	ok = (len >= 0);
 	if (ok)
 	{
 		buf[len] = '\0';
-		sodium_mprotect_readwrite(locked);
-		ok = parse_key_source(buf, &locked->staging);
-		if (ok)
-		{
-			memcpy(&locked->ring, &locked->staging, sizeof(KeyRing));
-			sodium_memzero(locked->cache, sizeof(locked->cache));
-		}
-		sodium_memzero(&locked->staging, sizeof(KeyRing));
-		sodium_mprotect_readonly(locked);
+		ok = keyfile_parse(buf, &locked->parsed, err, sizeof(err), &err_line);
+		if (!ok)
+			set_load_error("pgsecrets key file %s", err);
 	}
 	sodium_memzero(buf, KEY_SOURCE_MAX_BYTES + 1);
 	free(buf);
-
-	/* A failed reload keeps the keys already loaded: reads must not stop. */
 	if (ok)
-		ring_loaded = true;
+	{
+		KeyRing    *next = &locked->next;
+
+		memset(next, 0, sizeof(KeyRing));
+		next->nkeys = locked->parsed.nkeys;
+		next->active = locked->parsed.active;
+		for (int i = 0; i < next->nkeys; i++)
+		{
+			next->keys[i].version = locked->parsed.keys[i].version;
+			memcpy(next->keys[i].key, locked->parsed.keys[i].key, PGSECRETS_KEY_BYTES);
+			fingerprint_of(next->keys[i].version, next->keys[i].key, next->keys[i].fingerprint);
+		}
+		if (ring_loaded)
+		{
+			for (int i = 0; i < locked->ring.nkeys; i++)
+				keep_alternate(next, &locked->ring.keys[i]);
+			for (int i = 0; i < locked->ring.nalts; i++)
+				keep_alternate(next, &locked->ring.alts[i]);
+		}
+	}
+	sodium_memzero(&locked->parsed, sizeof(KeyFileContents));
 	return ok;
+}
+
+/* Makes locked->next the ring. locked must be writable. */
+static void
+adopt_next(void)
+{
+	memcpy(&locked->ring, &locked->next, sizeof(KeyRing));
+	sodium_memzero(&locked->next, sizeof(KeyRing));
+	sodium_memzero(locked->cache, sizeof(locked->cache));
+	memset(chosen, 0, sizeof(chosen));
+	digest_of(&locked->ring, ring_digest);
+	ring_loaded = true;
+	keycheck_forget();
+}
+
+/* Reads the configured source into the ring, for a process on its own. */
+static bool
+load_ring(const char *file, const char *command)
+{
+	bool		ok;
+
+	ring_stale = false;
+	sodium_mprotect_readwrite(locked);
+	ok = read_source(file, command);
+	if (ok)
+		adopt_next();
+	sodium_memzero(&locked->next, sizeof(KeyRing));
+	sodium_mprotect_readonly(locked);
+	return ok;
+}
+
+/* Short hex of a fingerprint for messages: enough to tell keys apart. */
+void
+keyring_fingerprint_text(const unsigned char fp[PGSECRETS_FINGERPRINT_BYTES], char out[17])
+{
+	sodium_bin2hex(out, 17, fp, 8);
+}
+
+/* ---------------------------------------------------------- shared memory */
+
+static void
+publish(bool adopted, const char *error)
+{
+	uint32		c;
+
+	if (shared == NULL)
+		return;
+	c = pg_atomic_read_u32(&shared->change);
+	pg_atomic_write_u32(&shared->change, c + 1);
+	pg_write_barrier();
+	shared->generation = local_generation;
+	shared->loaded = ring_loaded;
+	memcpy(shared->digest, ring_digest, sizeof(ring_digest));
+	if (error != NULL)
+		strlcpy(shared->last_error, error, sizeof(shared->last_error));
+	else if (adopted)
+		shared->last_error[0] = '\0';
+	pg_write_barrier();
+	pg_atomic_write_u32(&shared->change, c + 2);
+}
+
+typedef struct SharedSnapshot
+{
+	uint64		generation;
+	bool		loaded;
+	unsigned char digest[PGSECRETS_FINGERPRINT_BYTES];
+	uint64		reloads;
+	uint64		refused;
+	TimestampTz last_reload;
+	char		last_error[ERROR_TEXT_MAX];
+} SharedSnapshot;
+
+/* A consistent copy of what the postmaster published (a sequence lock). */
+static void
+snapshot(SharedSnapshot *s)
+{
+	for (;;)
+	{
+		uint32		before = pg_atomic_read_u32(&shared->change);
+		uint32		after;
+
+		if (before & 1)
+		{
+			pg_spin_delay();
+			continue;
+		}
+		pg_read_barrier();
+		s->generation = shared->generation;
+		s->loaded = shared->loaded;
+		memcpy(s->digest, shared->digest, sizeof(s->digest));
+		s->reloads = shared->reloads;
+		s->refused = shared->refused;
+		s->last_reload = shared->last_reload;
+		memcpy(s->last_error, shared->last_error, sizeof(s->last_error));
+		pg_read_barrier();
+		after = pg_atomic_read_u32(&shared->change);
+		if (before == after)
+			return;
+	}
+}
+
+static void
+keyring_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(KeyringShared)));
+}
+
+/* In the postmaster (again after a crash): publishes the keys it holds. */
+static void
+keyring_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("pgsecrets keyring", sizeof(KeyringShared), &found);
+	if (!found)
+	{
+		memset(shared, 0, sizeof(KeyringShared));
+		pg_atomic_init_u32(&shared->change, 0);
+		if (local_generation == 0)
+			local_generation = 1;
+		publish(ring_loaded, ring_loaded ? NULL : load_error);
+	}
+	LWLockRelease(AddinShmemInitLock);
 }
 
 /* Called from _PG_init in the postmaster, so backends inherit the keys. */
@@ -435,7 +496,7 @@ void
 keyring_init_postmaster(void)
 {
 	ensure_process_setup();
-	if (load_ring())
+	if (load_ring(pgsecrets_key_file, pgsecrets_key_command))
 		ereport(LOG,
 				(errmsg("pgsecrets: loaded %d root key(s); active key version %u",
 						locked->ring.nkeys, locked->ring.keys[locked->ring.active].version)));
@@ -443,30 +504,181 @@ keyring_init_postmaster(void)
 		ereport(WARNING,
 				(errmsg("pgsecrets: no root key loaded: %s", load_error),
 				 errhint("Secret functions will fail until pgsecrets.key_file names a valid key file and the server is reloaded.")));
-}
-
-void
-keyring_mark_stale(void)
-{
-	ring_stale = true;
+	local_generation = 1;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = keyring_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = keyring_shmem_startup;
 }
 
 /*
- * Every crypto entry point calls this first: it loads or reloads the ring
- * when needed and fails with an error that names the setting.
+ * The postmaster's side of a reload: reads the source, and either publishes
+ * a new generation or logs why it refused the source (the keys loaded stay
+ * in force in every backend).
+ */
+static void
+reload_in_postmaster(const char *file, const char *command)
+{
+	bool		ok;
+	bool		changed;
+	unsigned char digest[PGSECRETS_FINGERPRINT_BYTES];
+
+	ensure_process_setup();
+	sodium_mprotect_readwrite(locked);
+	ok = read_source(file, command);
+	if (ok)
+		digest_of(&locked->next, digest);
+	changed = ok && (!ring_loaded || memcmp(digest, ring_digest, sizeof(digest)) != 0);
+	if (changed)
+	{
+		for (int i = 0; i < locked->next.nalts; i++)
+		{
+			const RootKey *alt = &locked->next.alts[i];
+
+			for (int j = 0; j < locked->next.nkeys; j++)
+				if (locked->next.keys[j].version == alt->version)
+				{
+					char		was[17],
+								now[17];
+
+					keyring_fingerprint_text(alt->fingerprint, was);
+					keyring_fingerprint_text(locked->next.keys[j].fingerprint, now);
+					ereport(WARNING,
+							(errmsg("pgsecrets: the reloaded key file holds a different key for version %u (fingerprint %s, loaded %s)",
+									alt->version, now, was),
+							 errdetail("The key loaded before stays beside it; each database uses the one whose fingerprint it recorded and refuses the other.")));
+				}
+		}
+		adopt_next();
+	}
+	sodium_memzero(&locked->next, sizeof(KeyRing));
+	sodium_mprotect_readonly(locked);
+
+	if (shared != NULL)
+	{
+		shared->reloads++;
+		shared->last_reload = GetCurrentTimestamp();
+		if (!ok)
+			shared->refused++;
+	}
+	if (!ok)
+	{
+		ereport(WARNING,
+				(errmsg("pgsecrets: the key source was refused at reload: %s", load_error),
+				 errdetail(ring_loaded ? "The root keys loaded before stay in force in every session."
+						   : "No root key is loaded.")));
+		publish(false, load_error);
+		return;
+	}
+	if (changed)
+	{
+		local_generation++;
+		ereport(LOG,
+				(errmsg("pgsecrets: reload: %d root key(s); active key version %u (key generation " UINT64_FORMAT ")",
+						locked->ring.nkeys, locked->ring.keys[locked->ring.active].version,
+						local_generation)));
+	}
+	publish(true, NULL);
+}
+
+/*
+ * The key settings were assigned: at start, at a reload, or by SET in a
+ * session of a superuser. file and command are the values in force once
+ * this assignment is done. In the postmaster the source is read now; a
+ * backend checks the published generation at its next crypto call.
+ */
+void
+keyring_setting_changed(const char *file, const char *command)
+{
+	if (!IsUnderPostmaster && shared != NULL && locked != NULL)
+		reload_in_postmaster(file, command);
+	else
+		ring_stale = true;
+}
+
+/*
+ * Brings this backend's ring to the published generation. The source is
+ * read again only when the generation moved, and adopted only if it is what
+ * the postmaster loaded; until this backend has processed the reload
+ * itself, it keeps the keys it has.
+ */
+static void
+sync_with_postmaster(void)
+{
+	SharedSnapshot snap;
+	bool		ok;
+	unsigned char digest[PGSECRETS_FINGERPRINT_BYTES];
+
+	snapshot(&snap);
+	if (snap.generation == local_generation && !sync_failed)
+		return;
+	if (ConfigReloadPending)
+		return;
+	if (!snap.loaded)
+	{
+		ring_loaded = false;
+		local_generation = snap.generation;
+		set_load_error("%s", snap.last_error[0] ? snap.last_error : "no root key is loaded in the server");
+		return;
+	}
+	sodium_mprotect_readwrite(locked);
+	ok = read_source(pgsecrets_key_file, pgsecrets_key_command);
+	if (ok)
+	{
+		digest_of(&locked->next, digest);
+		ok = memcmp(digest, snap.digest, sizeof(digest)) == 0;
+		if (ok)
+			adopt_next();
+		else
+			set_load_error("the key source changed after the server last reloaded it; reload the server so that every session uses the same keys");
+	}
+	sodium_memzero(&locked->next, sizeof(KeyRing));
+	sodium_mprotect_readonly(locked);
+	if (ok)
+	{
+		local_generation = snap.generation;
+		sync_failed = false;
+	}
+	else
+	{
+		/* Fail closed: never run with keys the other backends do not have. */
+		ring_loaded = false;
+		sync_failed = true;
+		ereport(WARNING,
+				(errmsg("pgsecrets: this session cannot use the keys of the last reload: %s", load_error)));
+	}
+}
+
+void
+keyring_sync_quietly(void)
+{
+	ensure_process_setup();
+	if (shared != NULL && IsUnderPostmaster)
+		sync_with_postmaster();
+	else if (ring_stale)
+		(void) load_ring(pgsecrets_key_file, pgsecrets_key_command);
+}
+
+/*
+ * Every crypto entry point calls this first: it brings the ring up to date
+ * and fails with an error that names the setting.
  */
 void
 keyring_require_loaded(void)
 {
-	ensure_process_setup();
-	if (ring_stale)
-		(void) load_ring();
+	keyring_sync_quietly();
 	if (!ring_loaded)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGSECRETS_NO_KEY),
 				 errmsg("no pgsecrets root key is loaded"),
 				 errdetail("%s.", load_error),
 				 errhint("Point pgsecrets.key_file at a key file (for example the output of \"openssl rand -hex 32\", mode 0600) and reload the server.")));
+}
+
+uint64
+keyring_generation(void)
+{
+	return shared != NULL ? local_generation : 0;
 }
 
 bool
@@ -494,6 +706,79 @@ keyring_versions(uint32 *versions, bool *active, int max)
 	return n;
 }
 
+static int
+primary_index(uint32 version)
+{
+	if (!ring_loaded)
+		return -1;
+	for (int i = 0; i < locked->ring.nkeys; i++)
+		if (locked->ring.keys[i].version == version)
+			return i;
+	return -1;
+}
+
+/*
+ * The fingerprints this process could use for version: the key file's
+ * first, then keys a reload replaced. Returns how many (0: not loaded).
+ */
+int
+keyring_candidates(uint32 version, unsigned char fps[][PGSECRETS_FINGERPRINT_BYTES], int max)
+{
+	int			i = primary_index(version);
+	int			n = 0;
+
+	if (i < 0 || max < 1)
+		return 0;
+	memcpy(fps[n++], locked->ring.keys[i].fingerprint, PGSECRETS_FINGERPRINT_BYTES);
+	for (int j = 0; j < locked->ring.nalts && n < max; j++)
+		if (locked->ring.alts[j].version == version)
+			memcpy(fps[n++], locked->ring.alts[j].fingerprint, PGSECRETS_FINGERPRINT_BYTES);
+	return n;
+}
+
+/* Uses candidate `which` (of keyring_candidates) for version from now on. */
+void
+keyring_choose(uint32 version, int which)
+{
+	int			i = primary_index(version);
+	int			seen = 0;
+
+	if (i < 0 || chosen[i] == which)
+		return;
+	chosen[i] = 0;
+	for (int j = 0; j < locked->ring.nalts && which > 0; j++)
+		if (locked->ring.alts[j].version == version && ++seen == which)
+			chosen[i] = j + 1;
+	sodium_mprotect_readwrite(locked);
+	sodium_memzero(locked->cache, sizeof(locked->cache));
+	sodium_mprotect_readonly(locked);
+}
+
+/* The key in use for version (after keycheck's choice), or NULL. */
+static const RootKey *
+root_for(uint32 version)
+{
+	int			i = primary_index(version);
+
+	if (i < 0)
+		return NULL;
+	if (chosen[i] > 0)
+		return &locked->ring.alts[chosen[i] - 1];
+	return &locked->ring.keys[i];
+}
+
+/* The fingerprint of the key in use for version (zeros if none). */
+void
+keyring_fingerprint_in_use(uint32 version, unsigned char out[PGSECRETS_FINGERPRINT_BYTES])
+{
+	const RootKey *root = root_for(version);
+
+	if (root == NULL)
+		memset(out, 0, PGSECRETS_FINGERPRINT_BYTES);
+	else
+		memcpy(out, root->fingerprint, PGSECRETS_FINGERPRINT_BYTES);
+}
+
 static uint32
 cache_slot(uint32 version, const pg_uuid_t *household)
 {
@@ -506,29 +791,30 @@ cache_slot(uint32 version, const pg_uuid_t *household)
 
 /*
  * Returns the data key of (household, root key version): BLAKE2b keyed with
- * the root key over the household id. Cached per backend in locked memory so
- * the hot path costs one hash-slot comparison, not a derivation.
+ * the root key over the household id. The version must match this
+ * database's recorded fingerprint (keycheck.c raises SE008 otherwise; a seal
+ * records it the first time). Cached per backend in locked memory so the
+ * hot path costs a check and one hash-slot comparison, not a derivation.
  */
 bool
-keyring_data_key(uint32 version, const pg_uuid_t *household,
+keyring_data_key(uint32 version, const pg_uuid_t *household, KeyUse use,
 				 unsigned char out[PGSECRETS_KEY_BYTES])
 {
-	DataKeyEntry *entry = &locked->cache[cache_slot(version, household)];
-	const RootKey *root = NULL;
+	DataKeyEntry *entry;
+	const RootKey *root;
 	static const unsigned char zero_salt[crypto_generichash_blake2b_SALTBYTES] = {0};
 
+	if (primary_index(version) < 0)
+		return false;
+	keycheck_version(version, use);
+	entry = &locked->cache[cache_slot(version, household)];
 	if (entry->valid && entry->version == version &&
 		memcmp(entry->household.data, household->data, UUID_LEN) == 0)
 	{
 		memcpy(out, entry->key, PGSECRETS_KEY_BYTES);
 		return true;
 	}
-	for (int i = 0; i < locked->ring.nkeys; i++)
-		if (locked->ring.keys[i].version == version)
-			root = &locked->ring.keys[i];
-	if (root == NULL)
-		return false;
-
+	root = root_for(version);
 	sodium_mprotect_readwrite(locked);
 	crypto_generichash_blake2b_salt_personal(entry->key, PGSECRETS_KEY_BYTES,
 											 household->data, UUID_LEN,
@@ -545,26 +831,26 @@ keyring_data_key(uint32 version, const pg_uuid_t *household,
 /*
  * Derives a purpose-specific key of (household, root key version): BLAKE2b
  * keyed with the root key over the household id, under a personalisation
- * that names the purpose ("pgsecrets:audit:1"), so it can never equal a data
- * key. Not cached: callers (the audit chain) hash once per row, not per byte.
+ * that names the purpose ("pgsecrets:audit1"), so it can never equal a data
+ * key. Not cached: callers (the audit chain) hash once per row.
  */
 bool
 keyring_subkey(uint32 version, const pg_uuid_t *household,
 			   const unsigned char personal[crypto_generichash_blake2b_PERSONALBYTES],
-			   unsigned char out[PGSECRETS_KEY_BYTES])
+			   KeyUse use, unsigned char out[PGSECRETS_KEY_BYTES])
 {
 	static const unsigned char zero_salt[crypto_generichash_blake2b_SALTBYTES] = {0};
+	const RootKey *root;
 
-	for (int i = 0; i < locked->ring.nkeys; i++)
-		if (locked->ring.keys[i].version == version)
-		{
-			crypto_generichash_blake2b_salt_personal(out, PGSECRETS_KEY_BYTES,
-													 household->data, UUID_LEN,
-													 locked->ring.keys[i].key, PGSECRETS_KEY_BYTES,
-													 zero_salt, personal);
-			return true;
-		}
-	return false;
+	if (primary_index(version) < 0)
+		return false;
+	keycheck_version(version, use);
+	root = root_for(version);
+	crypto_generichash_blake2b_salt_personal(out, PGSECRETS_KEY_BYTES,
+											 household->data, UUID_LEN,
+											 root->key, PGSECRETS_KEY_BYTES,
+											 zero_salt, personal);
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(pgsecrets_loaded_key_versions);
@@ -583,9 +869,7 @@ pgsecrets_loaded_key_versions(PG_FUNCTION_ARGS)
 	int			n;
 
 	InitMaterializedSRF(fcinfo, 0);
-	ensure_process_setup();
-	if (ring_stale)
-		(void) load_ring();
+	keyring_sync_quietly();
 	n = keyring_versions(versions, active, PGSECRETS_MAX_KEYS);
 	for (int i = 0; i < n; i++)
 	{
@@ -595,4 +879,41 @@ pgsecrets_loaded_key_versions(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pgsecrets_keyring_state);
+
+/*
+ * keyring_state() → one row: whether keys are shared through the postmaster
+ * (preloaded), the published generation and this session's, how many
+ * reloads the postmaster processed and refused, when, and the last reason.
+ * Superusers only (the reason may name the key file's path).
+ */
+Datum
+pgsecrets_keyring_state(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[7];
+	bool		nulls[7] = {false};
+	SharedSnapshot snap = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "pgsecrets: keyring_state must return a row");
+	keyring_sync_quietly();
+	if (shared != NULL)
+		snapshot(&snap);
+	values[0] = BoolGetDatum(shared != NULL);
+	values[1] = Int64GetDatum((int64) snap.generation);
+	values[2] = Int64GetDatum((int64) local_generation);
+	values[3] = Int64GetDatum((int64) snap.reloads);
+	values[4] = Int64GetDatum((int64) snap.refused);
+	values[5] = TimestampTzGetDatum(snap.last_reload);
+	nulls[5] = (snap.last_reload == 0);
+	if (!ring_loaded || sync_failed)
+		values[6] = CStringGetTextDatum(load_error);
+	else if (shared != NULL && snap.last_error[0] != '\0')
+		values[6] = CStringGetTextDatum(snap.last_error);
+	else
+		nulls[6] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -2,8 +2,9 @@
  * pgsecrets.c — module entry point and settings.
  *
  * The root key is read by the postmaster when the library is preloaded
- * (shared_preload_libraries), so every backend inherits it without reading
- * the file again; a backend that loads the library on its own reads it lazily.
+ * (shared_preload_libraries), so every backend inherits it, and reloads are
+ * published through shared memory (keyring.c); a backend that loads the
+ * library on its own reads the key source lazily.
  */
 #include "pgsecrets.h"
 
@@ -21,13 +22,20 @@ char	   *pgsecrets_key_command = NULL;
 void		_PG_init(void);
 
 /*
- * A changed key setting (or a reload) must be picked up by the next crypto
- * call, so the ring is only marked stale here: assign hooks may not fail.
+ * The key settings were assigned (at start, at a reload). An assign hook
+ * runs before the variable changes, so the new value is passed on beside
+ * the other setting's current one; the keyring decides when to read.
  */
 static void
-assign_key_source(const char *newval, void *extra)
+assign_key_file(const char *newval, void *extra)
 {
-	keyring_mark_stale();
+	keyring_setting_changed(newval, pgsecrets_key_command);
+}
+
+static void
+assign_key_command(const char *newval, void *extra)
+{
+	keyring_setting_changed(pgsecrets_key_file, newval);
 }
 
 /*
@@ -49,7 +57,7 @@ _PG_init(void)
 							   NULL,
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY,
-							   NULL, assign_key_source, NULL);
+							   NULL, assign_key_file, NULL);
 
 	DefineCustomStringVariable("pgsecrets.key_command",
 							   "Command whose standard output is a pgsecrets key file.",
@@ -58,7 +66,7 @@ _PG_init(void)
 							   NULL,
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY,
-							   NULL, assign_key_source, NULL);
+							   NULL, assign_key_command, NULL);
 
 	MarkGUCPrefixReserved("pgsecrets");
 
@@ -67,4 +75,5 @@ _PG_init(void)
 
 	redact_install_hook();
 	context_install_callbacks();
+	keycheck_install_callbacks();
 }

@@ -3,7 +3,12 @@
  *
  * One concern per file:
  *   pgsecrets.c  module entry point, settings (GUCs)
- *   keyring.c    root keys: key file / key command, locked memory, data keys
+ *   keyfile.c    the key file grammar (plain C, shared with secretsctl)
+ *   keyring.c    root keys: key source, locked memory, data keys, reloads
+ *                that every backend sees alike (shared memory)
+ *   keycheck.c   key fingerprints: a key a database does not know is refused
+ *   owner_spi.c  queries on the extension's own tables as pgsecrets_owner
+ *   nonce_pool.c random nonces drawn in batches
  *   aead.c       the ciphertext format: encrypt_secret / decrypt_secret / rewrap
  *   context.c    which household a session may act for, and with what right
  *   redact.c     keeps statements that carry secret values out of the log
@@ -15,8 +20,9 @@
 #include "postgres.h"
 #include "utils/uuid.h"
 
-#define PGSECRETS_KEY_BYTES 32
-#define PGSECRETS_MAX_KEYS 64
+#include "keyfile.h"
+
+#define PGSECRETS_FINGERPRINT_BYTES 32
 
 /* SQLSTATE class "SE" (implementation-defined): documented in README.md. */
 #define ERRCODE_PGSECRETS_DECRYPT_FAILED	MAKE_SQLSTATE('S','E','0','0','1')
@@ -26,22 +32,44 @@
 #define ERRCODE_PGSECRETS_CONCURRENT_CHANGE	MAKE_SQLSTATE('S','E','0','0','5')
 #define ERRCODE_PGSECRETS_RETENTION_PASSED	MAKE_SQLSTATE('S','E','0','0','6')
 #define ERRCODE_PGSECRETS_AUDIT_APPEND_ONLY	MAKE_SQLSTATE('S','E','0','0','7')
+#define ERRCODE_PGSECRETS_KEY_MISMATCH		MAKE_SQLSTATE('S','E','0','0','8')
 
 /* settings, defined in pgsecrets.c */
 extern char *pgsecrets_key_file;
 extern char *pgsecrets_key_command;
 
+/* What a root key is used for: a seal records its fingerprint (keycheck.c). */
+typedef enum KeyUse
+{
+	KEY_OPEN,
+	KEY_SEAL
+} KeyUse;
+
 /* keyring.c */
 extern void keyring_init_postmaster(void);
-extern void keyring_mark_stale(void);
-extern bool keyring_data_key(uint32 version, const pg_uuid_t *household,
+extern void keyring_setting_changed(const char *file, const char *command);
+extern void keyring_require_loaded(void);
+extern void keyring_sync_quietly(void);
+extern uint64 keyring_generation(void);
+extern bool keyring_data_key(uint32 version, const pg_uuid_t *household, KeyUse use,
 							 unsigned char out[PGSECRETS_KEY_BYTES]);
 extern bool keyring_active_version(uint32 *version);
 extern int	keyring_versions(uint32 *versions, bool *active, int max);
-extern void keyring_require_loaded(void);
 extern bool keyring_subkey(uint32 version, const pg_uuid_t *household,
-						   const unsigned char personal[16],
+						   const unsigned char personal[16], KeyUse use,
 						   unsigned char out[PGSECRETS_KEY_BYTES]);
+extern int	keyring_candidates(uint32 version, unsigned char fps[][PGSECRETS_FINGERPRINT_BYTES], int max);
+extern void keyring_choose(uint32 version, int which);
+extern void keyring_fingerprint_in_use(uint32 version, unsigned char out[PGSECRETS_FINGERPRINT_BYTES]);
+extern void keyring_fingerprint_text(const unsigned char fp[PGSECRETS_FINGERPRINT_BYTES], char out[17]);
+
+/* keycheck.c */
+extern void keycheck_version(uint32 version, KeyUse use);
+extern void keycheck_forget(void);
+extern void keycheck_install_callbacks(void);
+
+/* owner_spi.c */
+extern void run_as_owner(void (*fn) (void *arg), void *arg);
 
 /* context.c */
 typedef enum HouseholdPrivilege

@@ -108,7 +108,7 @@ cat <<EOF
 
 pgsecrets is running.
   connect:   psql -h $STATE_DIR/run -p $PORT -U postgres $DB
-  try:       SELECT secrets.use_household(gen_random_uuid());
+  try:       SELECT secrets.use_household(gen_random_uuid(), for_session => true);
              SELECT secrets.set_secret('MY_API_KEY', 'sk-123', 'integration');
   root key:  $STATE_DIR/keys/root.key (mode 0600; back it up: without it the data is lost)
   stop:      scripts/up.sh stop

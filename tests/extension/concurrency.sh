@@ -20,7 +20,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "C
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 q <<SQL >/dev/null
 CREATE EXTENSION pgsecrets;
-SELECT secrets.use_household('$HH');
+SELECT secrets.use_household('$HH', for_session => true);
 SELECT secrets.configure_household(max_versions => 1000);
 SELECT secrets.set_secret('SHARED_COUNTER', 'initial', 'integration');
 CREATE TABLE outcomes (client int PRIMARY KEY, read_version int, result text);
@@ -38,7 +38,7 @@ SQL
 
 for c in $(seq 1 "$CLIENTS"); do
   q >"$PGSECRETS_TEST_DIR/concurrency-$c.out" 2>&1 <<SQL &
-SELECT secrets.use_household('$HH') \\g /dev/null
+SELECT secrets.use_household('$HH', for_session => true) \\g /dev/null
 SELECT version AS v FROM secrets.list_secrets() WHERE key = 'SHARED_COUNTER' \\gset
 SELECT pg_sleep(random() * 0.2) \\g /dev/null
 SELECT try_update($c, :v);
@@ -48,7 +48,7 @@ wait
 
 errors=$(cat "$PGSECRETS_TEST_DIR"/concurrency-*.out | grep -c ERROR || true)
 expect "no client failed with anything but SE005" 0 "$errors"
-r() { q -c "SELECT secrets.use_household('$HH')" -c "$1" | tail -1; }
+r() { q -c "SELECT secrets.use_household('$HH', for_session => true)" -c "$1" | tail -1; }
 applied=$(r "SELECT count(*) FROM outcomes WHERE result = 'applied'")
 rejected=$(r "SELECT count(*) FROM outcomes WHERE result = 'rejected'")
 expect "every client was applied or rejected" "$CLIENTS" "$((applied + rejected))"

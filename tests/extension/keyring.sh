@@ -36,14 +36,14 @@ expect "no key: key_status is empty, not an error" "^0$" "$out"
 out=$(sql -c "SELECT secrets.encrypt_secret('x', '$HH', 'c')" || true)
 expect "no key: encrypt_secret fails with a message naming pgsecrets.key_file" "no pgsecrets root key is loaded" "$out"
 expect "no key: the detail names the setting" "pgsecrets.key_file is not set" "$out"
-out=$(sql -c "\\set VERBOSITY sqlstate" -c "SELECT secrets.use_household('$HH')" \
+out=$(sql -c "\\set VERBOSITY sqlstate" -c "SELECT secrets.use_household('$HH', for_session => true)" \
           -c "SELECT secrets.set_secret('K', 'v', 'integration')" || true)
 expect "no key: set_secret fails with SQLSTATE SE002" "SE002" "$out"
 expect "no key: the postmaster logged a warning at start" "no root key loaded" "$(cat "$DIR/log/postgresql.log")"
 
 # 2. A bare `openssl rand -hex 32` file is key version 1, active; a reload picks it up
 #    in the sessions that are already open.
-out=$(sql -c "SELECT secrets.use_household('$HH')" \
+out=$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" \
           -c "\\! echo \"ALTER SYSTEM SET pgsecrets.key_file = '$KEY'\" | psql -X -q -h $DIR/run -p $PORT -U postgres -d postgres" \
           -c "SELECT pg_reload_conf()" -c "SELECT pg_sleep(0.3)" \
           -c "SELECT (secrets.set_secret('FIRST', 'one', 'integration')).key_version" \
@@ -54,7 +54,7 @@ expect "bare key file: key_status shows version 1 active with 2 rows" "^1:true:2
 
 # 3. Locked memory: the backend holding keys has locked pages.
 out=$(sql <<SQL
-SELECT secrets.use_household('$HH');
+SELECT secrets.use_household('$HH', for_session => true);
 SELECT length(secrets.get_secret('FIRST', 'integration'));
 SELECT pg_backend_pid() AS pid \\gset
 \\setenv BACKEND_PID :pid
@@ -69,7 +69,7 @@ else fail "no locked memory in a backend holding keys: $out"; fi
 v1=$(cat "$KEY")
 ( umask 077; printf '# pgsecrets keys\n1 %s\n2 %s active\n' "$v1" "$(openssl rand -hex 32)" >"$KEY" )
 reload
-out=$(sql -c "SELECT secrets.use_household('$HH')" \
+out=$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" \
           -c "SELECT secrets.get_secret('FIRST', 'integration')" \
           -c "SELECT (secrets.set_secret('THIRD', 'three', 'integration')).key_version" \
           -c "SELECT key_version || ':' || active || ':' || rows FROM secrets.key_status()")
@@ -83,7 +83,7 @@ reject "key_status never shows key material" "[0-9a-f]{64}" "$out"
 #    its errors never quote key material.
 secret_hex=$(openssl rand -hex 32)
 ( umask 077; printf '1 %s active\n1 %s\n' "$secret_hex" "$secret_hex" >"$DIR/keys/duplicate.key" )
-out=$(sql -c "SELECT secrets.use_household('$HH')" -c "SELECT secrets.get_secret('THIRD', 'integration')" \
+out=$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELECT secrets.get_secret('THIRD', 'integration')" \
           -c "\\! cp $DIR/keys/duplicate.key $KEY" \
           -c "SELECT pg_reload_conf()" -c "SELECT pg_sleep(0.3)" \
           -c "SELECT secrets.get_secret('FIRST', 'integration')")
@@ -113,7 +113,7 @@ chmod 0600 "$KEY"
 chown "$(cluster_owner)" "$DIR/keys/from-command"
 sql -d postgres -c "ALTER SYSTEM SET pgsecrets.key_command = 'cat $DIR/keys/from-command'" >/dev/null
 reload
-out=$(sql -c "SELECT secrets.use_household('$HH')" -c "SELECT secrets.get_secret('FIRST', 'integration')")
+out=$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELECT secrets.get_secret('FIRST', 'integration')")
 expect "key_command supplies the keys" "^one$" "$out"
 sql -d postgres -c "ALTER SYSTEM SET pgsecrets.key_command = 'exit 3'" >/dev/null
 reload
@@ -128,7 +128,7 @@ expect "the postmaster loads the keys at start" "loaded 2 root key\(s\); active 
 pm=$(head -1 "$DIR/data/postmaster.pid")
 lck=$(grep -oE 'VmLck:\s+[0-9]+' "/proc/$pm/status" | grep -oE '[0-9]+$')
 if [ "$lck" -gt 0 ]; then pass "the postmaster holds the keys in locked memory (${lck} kB)"; else fail "postmaster VmLck is 0"; fi
-out=$(sql -c "SELECT secrets.use_household('$HH')" -c "SELECT secrets.get_secret('FIRST', 'integration')")
+out=$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELECT secrets.get_secret('FIRST', 'integration')")
 expect "after a restart, version 1 rows still decrypt" "^one$" "$out"
 reject "the key file never reaches the server log" "$v1" "$(cat "$DIR/log/postgresql.log")"
 

@@ -191,10 +191,10 @@ ctl seed --manifest "$DIR/shape.json" --household "$HH"; expect_rc "seed a manif
 sql -q -c "CREATE ROLE weather_service LOGIN" >/dev/null
 ctl households grant weather_service "$HH" write; expect_rc "households grant" 0
 expect "the grant is recorded" "^write$" \
-  "$(sql -c "SELECT privilege FROM secrets.household_grants WHERE role_name = 'weather_service' AND household_id = '$HH'")"
+  "$(sql -c "SELECT privilege FROM secrets.household_grants WHERE grantee = 'weather_service'::regrole AND household_id = '$HH'")"
 ctl households grant weather_service "$HH"; expect_rc "households grant (default read)" 0
 expect "granting again changes the privilege" "^read$" \
-  "$(sql -c "SELECT privilege FROM secrets.household_grants WHERE role_name = 'weather_service' AND household_id = '$HH'")"
+  "$(sql -c "SELECT privilege FROM secrets.household_grants WHERE grantee = 'weather_service'::regrole AND household_id = '$HH'")"
 ctl households grant no_such_role "$HH" read; expect_rc "households grant to a missing role" 1
 expect "the server's reason is shown" "role \"no_such_role\" does not exist" "$out"
 ctl households grant weather_service "$HH" read --database "host=$DIR/run port=1 user=postgres"

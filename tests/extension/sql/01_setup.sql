@@ -39,7 +39,7 @@ SELECT secrets.grant_household('regress_alice', 'aaaaaaaa-0000-0000-0000-0000000
 SELECT secrets.grant_household('regress_nobody', 'aaaaaaaa-0000-0000-0000-000000000001', 'read');
 SELECT secrets.grant_household('regress_alice', NULL, 'read');
 
-SELECT household_id, role_name, privilege FROM secrets.household_grants ORDER BY 2, 1;
+SELECT household_id, grantee, privilege FROM secrets.household_grants ORDER BY 2::text, 1;
 
 -- Only superusers may grant.
 SET ROLE regress_alice;

@@ -138,7 +138,7 @@ DELETE FROM secrets.secrets;
 RESET SESSION AUTHORIZATION;
 
 -- A ciphertext copied into another row does not decrypt there.
-SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001', for_session => true);
 UPDATE secrets.secrets SET value = (SELECT value FROM secrets.secrets WHERE key = 'CUSTOM_PORT')
  WHERE key = 'NEGATIVE';
 SELECT secrets.get_secret('NEGATIVE', 'integration');

@@ -14,7 +14,7 @@ SELECT count(*) AS b_rows_in_table FROM secrets.secrets WHERE household_id = 'bb
 SELECT count(*) AS b_rows_in_view FROM secrets.decrypted_secrets WHERE household_id = 'bbbbbbbb-0000-0000-0000-000000000002';
 SELECT count(*) AS b_rows_listed FROM secrets.list_secrets() WHERE key = 'BOB_ONLY';
 -- ... cannot switch to B, cannot set a gateway context, cannot write into B.
-SELECT secrets.use_household('bbbbbbbb-0000-0000-0000-000000000002');
+SELECT secrets.use_household('bbbbbbbb-0000-0000-0000-000000000002', for_session => true);
 SELECT secrets.set_context('bbbbbbbb-0000-0000-0000-000000000002', 'alice');
 SELECT secrets.encrypt_secret('x', 'bbbbbbbb-0000-0000-0000-000000000002', 'ctx');
 SELECT secrets.decrypt_secret('\x00'::bytea, 'bbbbbbbb-0000-0000-0000-000000000002', 'ctx');
@@ -41,11 +41,11 @@ SET SESSION AUTHORIZATION regress_multi;
 SELECT secrets.current_household() IS NULL AS none_until_chosen;
 SELECT secrets.get_secret('OPENWEATHER_API_KEY', 'integration');
 SELECT count(*) AS rows_before_choosing FROM secrets.secrets;
-SELECT secrets.use_household('bbbbbbbb-0000-0000-0000-000000000002');
+SELECT secrets.use_household('bbbbbbbb-0000-0000-0000-000000000002', for_session => true);
 SELECT secrets.current_privilege(), secrets.get_secret('OPENWEATHER_API_KEY', 'integration') AS b_value;
-SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001', for_session => true);
 SELECT secrets.current_privilege(), secrets.get_secret('OPENWEATHER_API_KEY', 'integration') AS a_value;
-SELECT secrets.use_household('cccccccc-0000-0000-0000-000000000003');
+SELECT secrets.use_household('cccccccc-0000-0000-0000-000000000003', for_session => true);
 RESET SESSION AUTHORIZATION;
 
 -- A role with no grant sees and does nothing.
@@ -91,7 +91,7 @@ ROLLBACK;
 RESET SESSION AUTHORIZATION;
 
 -- created_by / updated_by come from the gateway actor, else the role.
-SELECT secrets.use_household('bbbbbbbb-0000-0000-0000-000000000002');
+SELECT secrets.use_household('bbbbbbbb-0000-0000-0000-000000000002', for_session => true);
 SELECT key, created_by, updated_by FROM secrets.list_secrets() WHERE key IN ('FROM_GATEWAY', 'BOB_ONLY') ORDER BY key;
 
 -- A ciphertext copied into another household does not decrypt there.

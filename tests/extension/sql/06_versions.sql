@@ -37,10 +37,10 @@ SELECT count(*) FILTER (WHERE position('v7'::bytea IN value) > 0) AS plaintext_r
 
 -- A smaller max_versions drops the extra versions at once.
 SET SESSION AUTHORIZATION regress_multi;
-SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001', for_session => true);
 SELECT secrets.configure_household(max_versions => 3);  -- write, not admin
 RESET SESSION AUTHORIZATION;
-SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001', for_session => true);
 SELECT max_versions, audit_reads, delete_retention FROM secrets.configure_household(max_versions => 3);
 SELECT secrets.configure_household(max_versions => 0);
 SELECT secrets.use_household(NULL);
@@ -95,7 +95,7 @@ SELECT secrets.get_secret('BRAND_NEW', 'integration') = '' AS ensured_empty;
 -- Purge: admins only, deleted secrets only, history goes with it.
 SELECT secrets.purge_secret('BRAND_NEW', 'integration');
 RESET SESSION AUTHORIZATION;
-SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001', for_session => true);
 SELECT secrets.purge_secret('BRAND_NEW', 'integration');
 SELECT secrets.delete_secret('BRAND_NEW', 'integration');
 SELECT secrets.purge_secret('BRAND_NEW', 'integration') AS purged;

@@ -3,7 +3,7 @@
 \set SHOW_CONTEXT never
 \set C '''cccccccc-0000-0000-0000-000000000003'''
 SELECT secrets.grant_household('regress_alice', :C, 'admin');
-SELECT secrets.use_household(:C);
+SELECT secrets.use_household(:C, for_session => true);
 
 -- Every kind of change is recorded, with its actor, role, key and version.
 SELECT (secrets.set_secret('AUDITED', 'audit-canary-1', 'integration')).version;
@@ -38,12 +38,12 @@ SELECT count(*) AS entries_with_a_value FROM secrets.audit_log a WHERE a::text L
 
 -- Household admins read their household's trail; others see nothing of it.
 SET SESSION AUTHORIZATION regress_alice;
-SELECT secrets.use_household('cccccccc-0000-0000-0000-000000000003');
+SELECT secrets.use_household('cccccccc-0000-0000-0000-000000000003', for_session => true);
 SELECT count(*) > 0 AS admin_sees_own_trail FROM secrets.audit_log;
 SELECT count(DISTINCT household_id) AS households_seen FROM secrets.audit_log;
 SELECT * FROM secrets.verify_audit_chain();
 -- alice only writes household A: with A selected she still sees none of its trail.
-SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001', for_session => true);
 SELECT secrets.current_privilege() AS alice_in_a;
 SELECT count(*) AS writer_sees FROM secrets.audit_log;
 SELECT secrets.verify_audit_chain();

@@ -16,7 +16,7 @@ DROP OPERATOR IF EXISTS regress_evil.= (name, name);
 CREATE OPERATOR regress_evil.= (LEFTARG = name, RIGHTARG = name, FUNCTION = regress_evil.anyeq);
 SET search_path = regress_evil, pg_catalog;
 SELECT 'a'::name = 'b'::name AS hijacked_operator_in_effect;
-SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001', for_session => true);
 SELECT secrets.current_household(), secrets.current_privilege();
 SELECT count(*) AS a_rows_seen FROM secrets.decrypted_secrets
  WHERE household_id = 'aaaaaaaa-0000-0000-0000-000000000001';
@@ -107,7 +107,7 @@ RESET SESSION AUTHORIZATION;
 -- 6. The history of a deleted secret is hidden from readers with it, and a
 --    re-created secret does not bring old values back.
 SET SESSION AUTHORIZATION regress_alice;
-SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001', for_session => true);
 SELECT (secrets.set_secret('GONE_SOON', 'gone-v1', 'integration')).version;
 SELECT (secrets.set_secret('GONE_SOON', 'gone-v2', 'integration')).version;
 SELECT secrets.delete_secret('GONE_SOON', 'integration');
@@ -119,7 +119,7 @@ SELECT count(*) AS reader_sees_deleted_history
 SELECT count(*) AS in_history_view FROM secrets.secret_history_view WHERE key = 'GONE_SOON';
 RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_alice;
-SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001');
+SELECT secrets.use_household('aaaaaaaa-0000-0000-0000-000000000001', for_session => true);
 SELECT (secrets.set_secret('GONE_SOON', 'reborn', 'integration')).version AS reborn_version;
 SELECT secrets.get_secret('GONE_SOON', 'integration', version => 1) AS old_v1,
        secrets.get_secret('GONE_SOON', 'integration', version => 2) AS old_v2;

@@ -1,0 +1,335 @@
+-- pgsecrets 0.1.0 -> 0.2.0: safe behind connection poolers, keys that cannot
+-- be mixed up, backups that restore, grants that follow the role.
+-- Released scripts never change: every later change is a new upgrade script.
+\echo Use "ALTER EXTENSION pgsecrets UPDATE TO '0.2.0'" to load this file. \quit
+
+-- ---------------------------------------------------------------- households
+-- use_household() now lasts for the current transaction; a session-long
+-- choice must be asked for (for_session => true). DISCARD ALL and RESET ALL
+-- clear both (the library does that, whatever the schema version).
+DROP FUNCTION secrets.use_household(uuid);
+CREATE FUNCTION secrets.use_household(household_id uuid, for_session boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'pgsecrets_use_household'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION secrets.use_household(uuid, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.use_household(uuid, boolean) TO pgsecrets_user;
+
+-- Grants follow the role, not its name: a renamed role keeps its grants, a
+-- new role with an old name gets none. regrole is dumped as the role's name
+-- and restored as whatever OID that role has in the new cluster (restore
+-- the roles first). Grants of roles that no longer exist are dropped: under
+-- 0.1.0 a new role of that name would have inherited them.
+ALTER TABLE secrets.household_grants ADD COLUMN grantee regrole;
+UPDATE secrets.household_grants g SET grantee = r.oid::regrole
+  FROM pg_catalog.pg_roles r WHERE r.rolname = g.role_name;
+DELETE FROM secrets.household_grants WHERE grantee IS NULL;
+ALTER TABLE secrets.household_grants DROP CONSTRAINT household_grants_pkey;
+ALTER TABLE secrets.household_grants DROP COLUMN role_name;
+ALTER TABLE secrets.household_grants ALTER COLUMN grantee SET NOT NULL;
+ALTER TABLE secrets.household_grants ADD CONSTRAINT household_grants_pkey PRIMARY KEY (household_id, grantee);
+
+CREATE OR REPLACE FUNCTION secrets.grant_household(role name, household_id uuid, privilege text DEFAULT 'read')
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+  grantee_oid oid;
+BEGIN
+  IF privilege IS NULL OR privilege NOT IN ('read', 'write', 'admin') THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'privilege must be "read", "write" or "admin"';
+  END IF;
+  IF household_id IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'household_id must not be null';
+  END IF;
+  SELECT r.oid INTO grantee_oid FROM pg_catalog.pg_roles r WHERE r.rolname = role;
+  IF grantee_oid IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('role "%s" does not exist', role);
+  END IF;
+  PERFORM secrets.lock_household(household_id);
+  INSERT INTO secrets.household_grants AS g (household_id, grantee, privilege)
+  VALUES (household_id, grantee_oid::regrole, privilege)
+  ON CONFLICT ON CONSTRAINT household_grants_pkey DO UPDATE
+     SET privilege = EXCLUDED.privilege, granted_at = now(), granted_by = current_user;
+  IF NOT pg_catalog.pg_has_role(role, 'pgsecrets_user', 'MEMBER') THEN
+    EXECUTE format('GRANT pgsecrets_user TO %I', role);
+  END IF;
+  PERFORM secrets.audit_write(household_id, 'grant', NULL, NULL, NULL, NULL,
+                              jsonb_build_object('role', role, 'privilege', privilege));
+END $$;
+
+CREATE OR REPLACE FUNCTION secrets.revoke_household(role name, household_id uuid)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+BEGIN
+  PERFORM secrets.lock_household(household_id);
+  DELETE FROM secrets.household_grants g
+   WHERE g.household_id = household_id
+     AND g.grantee::oid = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = role);
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  PERFORM secrets.audit_write(household_id, 'revoke', NULL, NULL, NULL, NULL,
+                              jsonb_build_object('role', role));
+  RETURN true;
+END $$;
+
+-- Who holds which household, by the roles' current names.
+CREATE VIEW secrets.household_grants_view AS
+SELECT g.household_id, g.grantee::text AS role, g.privilege, g.granted_at, g.granted_by
+  FROM secrets.household_grants g;
+ALTER VIEW secrets.household_grants_view OWNER TO pgsecrets_owner;
+REVOKE ALL ON secrets.household_grants_view FROM PUBLIC;
+
+-- ---------------------------------------------------------------- key fingerprints
+-- The fingerprint (a one-way check value, never the key) of the key that
+-- first sealed a value or an audit MAC under each version in this database.
+-- The library refuses a key version whose key has another fingerprint
+-- (SQLSTATE SE008) and records a version on its first seal.
+CREATE TABLE secrets.key_fingerprints (
+  key_version bigint PRIMARY KEY CHECK (key_version BETWEEN 1 AND 2147483647),
+  fingerprint bytea NOT NULL CHECK (length(fingerprint) = 32),
+  recorded_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE secrets.key_fingerprints OWNER TO pgsecrets_owner;
+REVOKE ALL ON secrets.key_fingerprints FROM PUBLIC;
+GRANT SELECT ON secrets.key_fingerprints TO pgsecrets_user;
+SELECT pg_catalog.pg_extension_config_dump('secrets.key_fingerprints', '');
+
+CREATE FUNCTION secrets.loaded_key_fingerprints(OUT key_version bigint, OUT fingerprint text,
+                                                OUT recorded_fingerprint text, OUT state text)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'pgsecrets_loaded_key_fingerprints'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION secrets.loaded_key_fingerprints() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.loaded_key_fingerprints() TO pgsecrets_user, pgsecrets_owner;
+
+-- How this session's keys relate to the server's: superusers only (the last
+-- error may name the key file).
+CREATE FUNCTION secrets.keyring_state(OUT preloaded boolean, OUT generation bigint,
+                                      OUT session_generation bigint, OUT reloads bigint,
+                                      OUT refused_reloads bigint, OUT last_reload timestamptz,
+                                      OUT last_error text)
+RETURNS record AS 'MODULE_PATHNAME', 'pgsecrets_keyring_state'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION secrets.keyring_state() FROM PUBLIC;
+
+-- Records the versions in use whose loaded key is proven by what the
+-- database holds: the MAC of the newest audit entry under that version, or
+-- else one value that opens. A version that cannot be proven now is recorded
+-- at its next seal. Called once, below, by this upgrade.
+CREATE FUNCTION secrets.record_proven_key_fingerprints() RETURNS integer
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v record;
+  proven boolean;
+  n integer := 0;
+BEGIN
+  FOR v IN SELECT f.key_version FROM secrets.loaded_key_fingerprints() f WHERE f.state = 'not recorded' LOOP
+    SELECT secrets.audit_mac(a.chain_key_version, a.household_id, a.link) = a.mac INTO proven
+      FROM secrets.audit_log a WHERE a.chain_key_version = v.key_version ORDER BY a.id DESC LIMIT 1;
+    IF proven IS NULL AND EXISTS (SELECT FROM secrets.secrets s
+                                   WHERE secrets.ciphertext_key_version(s.value) = v.key_version) THEN
+      BEGIN
+        PERFORM secrets.decrypt_secret(s.value, s.household_id, secrets.secret_context(s.scope, s.node_id, s.key))
+           FROM secrets.secrets s
+          WHERE secrets.ciphertext_key_version(s.value) = v.key_version LIMIT 1;
+        proven := true;
+      EXCEPTION WHEN SQLSTATE 'SE001' THEN
+        proven := false;
+      END;
+    END IF;
+    IF proven THEN
+      -- a seal records the fingerprint: seal (and drop) one value under it
+      -- only if it is the active version; else insert the proven one.
+      INSERT INTO secrets.key_fingerprints (key_version, fingerprint)
+      SELECT v.key_version, secrets.key_fingerprint_bytes(v.key_version);
+      n := n + 1;
+    ELSIF proven = false THEN
+      RAISE WARNING 'pgsecrets: the loaded key for version % does not open the values stored under it; it is not recorded', v.key_version;
+    END IF;
+  END LOOP;
+  RETURN n;
+END $$;
+REVOKE ALL ON FUNCTION secrets.record_proven_key_fingerprints() FROM PUBLIC;
+
+CREATE FUNCTION secrets.key_fingerprint_bytes(version bigint)
+RETURNS bytea AS 'MODULE_PATHNAME', 'pgsecrets_key_fingerprint_bytes'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION secrets.key_fingerprint_bytes(bigint) FROM PUBLIC;
+
+-- The MAC of a new audit entry: like audit_mac(), and a seal under that key
+-- version (its first one records the key's fingerprint).
+CREATE FUNCTION secrets.audit_seal(key_version bigint, household_id uuid, link bytea)
+RETURNS bytea AS 'MODULE_PATHNAME', 'pgsecrets_audit_seal'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION secrets.audit_seal(bigint, uuid, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.audit_seal(bigint, uuid, bytea) TO pgsecrets_owner;
+
+CREATE OR REPLACE FUNCTION secrets.audit_write(household uuid, action text, scope text, node_id text,
+                                    key text, version integer, detail jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  e secrets.audit_log;
+  prev_link bytea;
+BEGIN
+  PERFORM secrets.lock_household(household);
+  SELECT a.seq, a.link INTO e.seq, prev_link
+    FROM secrets.audit_log a WHERE a.household_id = household ORDER BY a.seq DESC LIMIT 1;
+  SELECT l.key_version INTO e.chain_key_version FROM secrets.loaded_key_versions() l WHERE l.active;
+  IF e.chain_key_version IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'SE002', MESSAGE = 'no active pgsecrets root key is loaded';
+  END IF;
+  e.household_id := household;
+  e.seq := coalesce(e.seq, 0) + 1;
+  e.at := clock_timestamp();
+  e.actor := secrets.current_actor();
+  e.db_role := secrets.current_db_role();
+  e.login_role := session_user;
+  e.action := action;
+  e.scope := scope;
+  e.node_id := node_id;
+  e.key := key;
+  e.version := version;
+  e.detail := detail;
+  e.link := sha256(coalesce(prev_link, '\x'::bytea) || secrets.audit_message(e));
+  e.mac := secrets.audit_seal(e.chain_key_version, household, e.link);
+  INSERT INTO secrets.audit_log (household_id, seq, at, actor, db_role, login_role, action,
+                                 scope, node_id, key, version, detail, chain_key_version, link, mac)
+  VALUES (e.household_id, e.seq, e.at, e.actor, e.db_role, e.login_role, e.action,
+          e.scope, e.node_id, e.key, e.version, e.detail, e.chain_key_version, e.link, e.mac);
+END $$;
+
+-- key_status() shows each version's fingerprint, the one this database
+-- recorded, and whether they match.
+DROP FUNCTION secrets.key_status();
+CREATE FUNCTION secrets.key_status()
+RETURNS TABLE (key_version bigint, active boolean, loaded boolean, rows bigint,
+               fingerprint text, recorded_fingerprint text, fingerprint_state text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  WITH used AS (
+    SELECT u.v, sum(u.n)::bigint AS n FROM (
+      SELECT secrets.ciphertext_key_version(s.value) AS v, count(*) AS n
+        FROM secrets.secrets s GROUP BY 1
+      UNION ALL
+      SELECT secrets.ciphertext_key_version(h.value), count(*)
+        FROM secrets.secret_versions h GROUP BY 1) u
+     GROUP BY u.v
+  ), loaded AS (
+    SELECT l.key_version AS v, l.active, f.fingerprint, f.recorded_fingerprint, f.state
+      FROM secrets.loaded_key_versions() l
+      LEFT JOIN secrets.loaded_key_fingerprints() f ON f.key_version = l.key_version
+  ), recorded AS (
+    SELECT k.key_version AS v, encode(substr(k.fingerprint, 1, 8), 'hex') AS fp
+      FROM secrets.key_fingerprints k
+  )
+  -- loaded: the version's key is loaded AND is the one this database knows
+  SELECT coalesce(l.v, u.v, r.v), coalesce(l.active, false),
+         l.v IS NOT NULL AND coalesce(l.state, '') <> 'mismatch',
+         coalesce(u.n, 0), l.fingerprint, coalesce(l.recorded_fingerprint, r.fp),
+         CASE WHEN l.v IS NULL THEN 'not loaded' ELSE l.state END
+    FROM loaded l FULL JOIN used u ON u.v = l.v FULL JOIN recorded r ON r.v = coalesce(l.v, u.v)
+   ORDER BY 1
+$$;
+REVOKE ALL ON FUNCTION secrets.key_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.key_status() TO pgsecrets_gateway;
+
+-- A key mismatch is reported as such, not as a rewritten entry.
+CREATE OR REPLACE FUNCTION secrets.verify_audit_chain(household uuid DEFAULT NULL)
+RETURNS TABLE (household_id uuid, id bigint, seq bigint, reason text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  only_household uuid := household;
+BEGIN
+  IF secrets.current_privilege() <> 'admin' THEN
+    RAISE EXCEPTION USING ERRCODE = '42501',
+      MESSAGE = 'permission denied: checking the audit chain needs admin access to the household';
+  END IF;
+  IF NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = secrets.current_db_role()), false) THEN
+    only_household := secrets.require_household();   -- admins check their own household only
+  END IF;
+  RETURN QUERY
+  WITH chain AS (
+    SELECT a AS e, lag(a.link) OVER w AS prev_link, lag(a.seq) OVER w AS prev_seq,
+           lead(a.seq) OVER w IS NULL AS is_head
+      FROM secrets.audit_log a
+     WHERE only_household IS NULL OR a.household_id = only_household
+    WINDOW w AS (PARTITION BY a.household_id ORDER BY a.seq)
+  ), anchored AS (
+    SELECT c.*,
+           CASE WHEN c.prev_seq IS NOT NULL THEN c.prev_link
+                WHEN (c.e).seq = 1 THEN '\x'::bytea
+                ELSE (SELECT decode(p.detail ->> 'kept_prev_link', 'hex')
+                        FROM secrets.audit_log p
+                       WHERE p.household_id = (c.e).household_id AND p.action = 'audit_purge'
+                         AND (p.detail ->> 'kept_from_seq')::bigint = (c.e).seq
+                       ORDER BY p.seq DESC LIMIT 1)
+           END AS expected_prev
+      FROM chain c
+  ), checked AS (
+    SELECT (x.e).household_id AS h, (x.e).id AS i, (x.e).seq AS s,
+           CASE
+             WHEN x.prev_seq IS NOT NULL AND (x.e).seq <> x.prev_seq + 1 THEN
+               CASE WHEN (x.e).seq = x.prev_seq + 2 THEN format('entry %s is missing', x.prev_seq + 1)
+                    ELSE format('entries %s to %s are missing', x.prev_seq + 1, (x.e).seq - 1) END
+             WHEN x.expected_prev IS NULL THEN
+               format('entries before %s are missing and no audit_purge entry records their removal', (x.e).seq)
+             WHEN (x.e).link IS DISTINCT FROM sha256(x.expected_prev || secrets.audit_message(x.e)) THEN
+               'entry was changed: its contents no longer match its link'
+             WHEN (x.e).chain_key_version IN (SELECT f.key_version FROM secrets.loaded_key_fingerprints() f
+                                               WHERE f.state = 'mismatch') THEN
+               format('root key version %s does not match this database: the key file holds another key than the one that wrote this entry',
+                      (x.e).chain_key_version)
+             WHEN secrets.audit_mac((x.e).chain_key_version, (x.e).household_id, (x.e).link) <> (x.e).mac THEN
+               'entry was rewritten: its MAC does not verify'
+             WHEN x.is_head AND secrets.audit_mac((x.e).chain_key_version, (x.e).household_id, (x.e).link) IS NULL THEN
+               format('the newest entry cannot be checked: root key version %s is not loaded', (x.e).chain_key_version)
+           END AS why
+      FROM anchored x
+  )
+  SELECT DISTINCT ON (k.h) k.h, k.i, k.s, k.why
+    FROM checked k WHERE k.why IS NOT NULL
+   ORDER BY k.h, k.s;
+END $$;
+
+-- ---------------------------------------------------------------- standbys
+-- A read of a household with audit_reads cannot be recorded on a standby:
+-- say so, instead of "cannot execute INSERT in a read-only transaction".
+CREATE OR REPLACE FUNCTION secrets.audit_read(household uuid, scope text, node_id text, key text, version integer)
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  IF (secrets.settings_for(household)).audit_reads THEN
+    IF pg_catalog.pg_is_in_recovery() THEN
+      RAISE EXCEPTION USING ERRCODE = '25006',
+        MESSAGE = 'reads of this household are audited, and the audit log can only be written on the primary',
+        HINT = 'Read this household''s secrets from the primary server (a standby cannot record the read).';
+    END IF;
+    PERFORM secrets.audit_write(household, 'read', scope, node_id, key, version);
+  END IF;
+END $$;
+
+-- ---------------------------------------------------------------- backups
+-- The audit log's ids continue after a restore: its identity sequence is
+-- dumped with the rows.
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('secrets.audit_log', 'id'), '');
+
+-- pgsecrets_backup: what a non-superuser needs for a full pg_dump of the
+-- extension's data (ciphertext only; no key is in the database). Row-level
+-- security is bypassed, so only BYPASSRLS dumps every household:
+--   pg_dump --role=pgsecrets_backup ...   by a login role that is a member.
+DO $backup$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgsecrets_backup') THEN
+    CREATE ROLE pgsecrets_backup NOLOGIN BYPASSRLS;
+  END IF;
+END
+$backup$;
+GRANT USAGE ON SCHEMA secrets TO pgsecrets_backup;
+GRANT SELECT ON ALL TABLES IN SCHEMA secrets TO pgsecrets_backup;
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA secrets TO pgsecrets_backup;
+
+-- ---------------------------------------------------------------- data
+SELECT secrets.record_proven_key_fingerprints();
