@@ -125,13 +125,16 @@ build_all() {
   cmake --build "$BUILD_DIR" -j "$(nproc)" >/dev/null
 }
 
-# pgbouncer_start DIR PORT MODE PGDIR PGPORT [POOL_SIZE]
+# pgbouncer_start DIR PORT MODE PGDIR PGPORT [POOL_SIZE [ROLE...]]
 # A real PgBouncer (Debian's, started as the cluster's OS user: it refuses
 # root) on 127.0.0.1:PORT in front of the private cluster PGDIR (its socket),
-# pool_mode MODE (session or transaction), every database, trust auth for the
-# roles that ask. Its files live in DIR; pgbouncer_stop DIR ends it.
+# pool_mode MODE (session or transaction), every database, trust auth for
+# postgres and the ROLEs given. Its files live in DIR; pgbouncer_stop DIR
+# ends it.
 pgbouncer_start() {
   local dir=$1 port=$2 mode=$3 pgdir=$4 pgport=$5 pool=${6:-1}
+  shift $(( $# < 6 ? $# : 6 ))
+  local users=(postgres "$@")
   local owner; owner=$(cluster_owner)
   command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || die "pgbouncer is not installed (scripts/deps.sh --test)"
   mkdir -p "$dir"
@@ -156,7 +159,7 @@ logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 admin_users = postgres
 INI
-  as_owner sh -c ': > "$1"' sh "$dir/userlist.txt"
+  printf '"%s" ""\n' "${users[@]}" | as_owner sh -c 'cat > "$1"' sh "$dir/userlist.txt"
   local bin; bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
   as_owner "$bin" -d "$dir/pgbouncer.ini" || die "pgbouncer did not start (see $dir/pgbouncer.log)"
   for _ in $(seq 1 100); do
