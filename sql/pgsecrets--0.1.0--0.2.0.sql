@@ -333,3 +333,174 @@ GRANT SELECT ON ALL SEQUENCES IN SCHEMA secrets TO pgsecrets_backup;
 
 -- ---------------------------------------------------------------- data
 SELECT secrets.record_proven_key_fingerprints();
+
+-- ---------------------------------------------------------------- seeding
+-- seed_secrets() is set-based: the manifest is flattened and validated in
+-- a few passes before any lock is taken, then the missing secrets are
+-- inserted in one statement with the household's write lock held only for
+-- that (0.1.0 appended to an array per declaration: quadratic, and it held
+-- the lock throughout). Manifests are capped at 100,000 declarations.
+-- Appends one entry per element of entries ([{scope, node_id, key,
+-- version}, ...]) to a household's chain in one call: one lock, one head
+-- lookup, then each entry linked to the one before, as audit_write() does.
+CREATE FUNCTION secrets.audit_write_many(household uuid, action text, entries jsonb)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  e secrets.audit_log;
+  prev_link bytea;
+  x record;
+  n bigint := 0;
+BEGIN
+  PERFORM secrets.lock_household(household);
+  SELECT a.seq, a.link INTO e.seq, prev_link
+    FROM secrets.audit_log a WHERE a.household_id = household ORDER BY a.seq DESC LIMIT 1;
+  SELECT l.key_version INTO e.chain_key_version FROM secrets.loaded_key_versions() l WHERE l.active;
+  IF e.chain_key_version IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'SE002', MESSAGE = 'no active pgsecrets root key is loaded';
+  END IF;
+  e.household_id := household;
+  e.seq := coalesce(e.seq, 0);
+  e.actor := secrets.current_actor();
+  e.db_role := secrets.current_db_role();
+  e.login_role := session_user;
+  e.action := action;
+  FOR x IN SELECT * FROM jsonb_to_recordset(entries) AS r(scope text, node_id text, key text, version integer) LOOP
+    e.seq := e.seq + 1;
+    e.at := clock_timestamp();
+    e.scope := x.scope;
+    e.node_id := x.node_id;
+    e.key := x.key;
+    e.version := x.version;
+    e.link := sha256(coalesce(prev_link, '\x'::bytea) || secrets.audit_message(e));
+    e.mac := secrets.audit_seal(e.chain_key_version, household, e.link);
+    INSERT INTO secrets.audit_log (household_id, seq, at, actor, db_role, login_role, action,
+                                   scope, node_id, key, version, detail, chain_key_version, link, mac)
+    VALUES (e.household_id, e.seq, e.at, e.actor, e.db_role, e.login_role, e.action,
+            e.scope, e.node_id, e.key, e.version, NULL, e.chain_key_version, e.link, e.mac);
+    prev_link := e.link;
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;
+ALTER FUNCTION secrets.audit_write_many(uuid, text, jsonb) OWNER TO pgsecrets_owner;
+REVOKE ALL ON FUNCTION secrets.audit_write_many(uuid, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.audit_write_many(uuid, text, jsonb) TO pgsecrets_owner;
+
+CREATE FUNCTION secrets.seed_rows(decls jsonb)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  h uuid := secrets.require_privilege('write');
+  actor text := secrets.current_actor();
+  n integer := 0;
+  t record;
+BEGIN
+  PERFORM secrets.lock_household(h);
+  -- deleted secrets that are declared again are re-created one by one (rare)
+  FOR t IN
+    SELECT DISTINCT ON (w.scope, w.node_id, w.key) w.*
+      FROM jsonb_to_recordset(decls) AS w(i int, key text, scope text, node_id text, value_type text,
+                                          description text, friendly_name text, is_required boolean, is_sensitive boolean)
+      JOIN secrets.secrets s ON s.household_id = h AND s.key = w.key AND s.scope = w.scope
+                            AND s.node_id IS NOT DISTINCT FROM w.node_id AND s.deleted_at IS NOT NULL
+     ORDER BY w.scope, w.node_id, w.key, w.i
+  LOOP
+    IF secrets.ensure_secret_exists(t.key, t.scope, t.value_type, t.node_id, t.description,
+                                    t.friendly_name, t.is_required, t.is_sensitive) THEN
+      n := n + 1;
+    END IF;
+  END LOOP;
+  WITH wanted AS (
+    SELECT DISTINCT ON (w.scope, w.node_id, w.key) w.*
+      FROM jsonb_to_recordset(decls) AS w(i int, key text, scope text, node_id text, value_type text,
+                                          description text, friendly_name text, is_required boolean, is_sensitive boolean)
+     WHERE NOT EXISTS (SELECT FROM secrets.secrets s
+                        WHERE s.household_id = h AND s.key = w.key AND s.scope = w.scope
+                          AND s.node_id IS NOT DISTINCT FROM w.node_id)
+     ORDER BY w.scope, w.node_id, w.key, w.i
+  ), inserted AS (
+    INSERT INTO secrets.secrets AS s
+           (household_id, scope, node_id, key, value, value_type, description, friendly_name,
+            is_required, is_sensitive, has_value, created_by, updated_by)
+    SELECT h, w.scope, w.node_id, w.key,
+           secrets.encrypt_secret('', h, secrets.secret_context(w.scope, w.node_id, w.key)),
+           w.value_type, w.description, w.friendly_name, w.is_required, w.is_sensitive, false, actor, actor
+      FROM wanted w ORDER BY w.i
+    RETURNING s.scope, s.node_id, s.key, s.version
+  )
+  SELECT n + secrets.audit_write_many(h, 'create', coalesce(jsonb_agg(to_jsonb(x)), '[]'))
+    INTO n FROM inserted x;
+  RETURN n;
+END $$;
+ALTER FUNCTION secrets.seed_rows(jsonb) OWNER TO pgsecrets_owner;
+REVOKE ALL ON FUNCTION secrets.seed_rows(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.seed_rows(jsonb) TO pgsecrets_user;
+
+CREATE OR REPLACE FUNCTION secrets.seed_secrets(manifest jsonb)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  max_declarations constant integer := 100000;
+  cmds jsonb;
+  decls jsonb;
+  bad record;
+  total integer;
+BEGIN
+  IF manifest IS NULL OR jsonb_typeof(manifest) NOT IN ('array', 'object') THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'manifest must be a JSON array or object';
+  END IF;
+  cmds := CASE WHEN jsonb_typeof(manifest) = 'array' THEN manifest ELSE jsonb_build_array(manifest) END;
+  IF EXISTS (SELECT FROM jsonb_array_elements(cmds) c WHERE jsonb_typeof(c) <> 'object') THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'manifest entries must be JSON objects';
+  END IF;
+  IF EXISTS (SELECT FROM jsonb_array_elements(cmds) c
+              WHERE NOT c ? 'key'
+                AND jsonb_typeof(coalesce(c -> 'all_possible_secrets', c -> 'secrets', c -> 'required_secrets', '[]')) <> 'array') THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a command''s secrets must be a JSON array';
+  END IF;
+  SELECT coalesce(sum(CASE WHEN c ? 'key' THEN 1
+                           ELSE jsonb_array_length(coalesce(c -> 'all_possible_secrets', c -> 'secrets', c -> 'required_secrets', '[]')) END), 0)
+    INTO total FROM jsonb_array_elements(cmds) c;
+  IF total > max_declarations THEN
+    RAISE EXCEPTION USING ERRCODE = '54000',
+      MESSAGE = format('manifest declares %s secrets; at most %s are accepted in one call', total, max_declarations),
+      HINT = 'Seed it in several calls (secretsctl seed does one call per command).';
+  END IF;
+  -- one flat, numbered list of declarations
+  SELECT coalesce(jsonb_agg(x.d || jsonb_build_object('__i', x.i) ORDER BY x.i), '[]') INTO decls
+    FROM (SELECT row_number() OVER (ORDER BY c.ord, l.ord) AS i, l.d
+            FROM jsonb_array_elements(cmds) WITH ORDINALITY AS c(cmd, ord)
+            CROSS JOIN LATERAL jsonb_array_elements(
+              CASE WHEN c.cmd ? 'key' THEN jsonb_build_array(c.cmd)
+                   ELSE coalesce(c.cmd -> 'all_possible_secrets', c.cmd -> 'secrets', c.cmd -> 'required_secrets', '[]') END)
+              WITH ORDINALITY AS l(d, ord)) x;
+  SELECT x.i, x.why INTO bad FROM (
+    SELECT (d ->> '__i')::int AS i,
+           CASE WHEN jsonb_typeof(d) <> 'object' OR jsonb_typeof(d -> 'key') IS DISTINCT FROM 'string'
+                  THEN '"key" must be a string'
+                WHEN (d ? 'required' AND jsonb_typeof(d -> 'required') <> 'boolean')
+                  OR (d ? 'is_sensitive' AND jsonb_typeof(d -> 'is_sensitive') <> 'boolean')
+                  THEN '"required" and "is_sensitive" must be booleans'
+           END AS why
+      FROM jsonb_array_elements(decls) d) x
+   WHERE x.why IS NOT NULL ORDER BY x.i LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('manifest secret %s: %s', bad.i, bad.why);
+  END IF;
+  -- the key, scope and type rules, before any lock
+  PERFORM secrets.check_key(d ->> 'key'),
+          secrets.check_scope(coalesce(d ->> 'scope', 'integration'), d ->> 'node_id'),
+          secrets.normalize_value('', coalesce(d ->> 'value_type', 'string'))
+     FROM jsonb_array_elements(decls) d;
+  RETURN secrets.seed_rows((
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+             'i', (d ->> '__i')::int, 'key', d ->> 'key',
+             'scope', coalesce(d ->> 'scope', 'integration'), 'node_id', d ->> 'node_id',
+             'value_type', coalesce(d ->> 'value_type', 'string'),
+             'description', d ->> 'description', 'friendly_name', d ->> 'friendly_name',
+             'is_required', coalesce((d -> 'required')::boolean, true),
+             'is_sensitive', coalesce((d -> 'is_sensitive')::boolean, true))), '[]')
+      FROM jsonb_array_elements(decls) d));
+END $$;
