@@ -166,13 +166,27 @@ struct StatusRow {
   bool active;
   bool loaded;
   long long rows;
+  std::string fingerprint;           // short hex of the loaded key; empty if none
+  std::string recorded_fingerprint;  // what this database recorded; empty if none
+  std::string fingerprint_state;     // match, mismatch, not recorded, not loaded
 };
 
+// Extension 0.1.0 has no fingerprint columns; both shapes are read.
 std::vector<StatusRow> key_status(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
+  const bool has_fingerprints =
+      tx.exec("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = 'secrets.key_status'::regproc "
+              "AND 'fingerprint_state' = ANY (proargnames)")
+          .size() == 1;
   std::vector<StatusRow> out;
-  for (const auto& row : tx.exec("SELECT key_version, active, loaded, rows FROM secrets.key_status() ORDER BY 1")) {
-    out.push_back({row[0].as<std::uint32_t>(), row[1].as<bool>(), row[2].as<bool>(), row[3].as<long long>()});
+  for (const auto& row : tx.exec(has_fingerprints
+                                     ? "SELECT key_version, active, loaded, rows, coalesce(fingerprint, ''), "
+                                       "coalesce(recorded_fingerprint, ''), coalesce(fingerprint_state, '') "
+                                       "FROM secrets.key_status() ORDER BY 1"
+                                     : "SELECT key_version, active, loaded, rows, '', '', '' "
+                                       "FROM secrets.key_status() ORDER BY 1")) {
+    out.push_back({row[0].as<std::uint32_t>(), row[1].as<bool>(), row[2].as<bool>(), row[3].as<long long>(),
+                   row[4].as<std::string>(), row[5].as<std::string>(), row[6].as<std::string>()});
   }
   return out;
 }
@@ -258,17 +272,23 @@ int keys_status(const Words& argv) {
     std::cerr << "secretsctl: warning: not comparing with the key file: " << e.what() << "\n";
   }
 
-  std::cout << "version  active  loaded  " << (in_file ? "in file  " : "") << "rows\n";
+  std::cout << "version  active  loaded  " << (in_file ? "in file  " : "")
+            << "rows      fingerprint       recorded          state\n";
   long long total = 0;
   long long pending = 0;
   std::optional<std::uint32_t> active;
   auto yes_no = [](bool b) { return b ? "yes" : "no"; };
   std::vector<std::uint32_t> listed;
+  std::vector<std::uint32_t> mismatched;
   for (const auto& row : rows) {
     std::cout << std::setw(7) << row.version << "  " << std::left << std::setw(6) << yes_no(row.active) << "  "
               << std::setw(6) << yes_no(row.loaded) << "  ";
     if (in_file) std::cout << std::setw(7) << yes_no(contains(*in_file, row.version)) << "  ";
-    std::cout << std::right << row.rows << "\n";
+    std::cout << std::right << std::setw(8) << row.rows << "  " << std::left << std::setw(16)
+              << (row.fingerprint.empty() ? "-" : row.fingerprint) << "  " << std::setw(16)
+              << (row.recorded_fingerprint.empty() ? "-" : row.recorded_fingerprint) << "  "
+              << (row.fingerprint_state.empty() ? "-" : row.fingerprint_state) << std::right << "\n";
+    if (row.fingerprint_state == "mismatch") mismatched.push_back(row.version);
     total += row.rows;
     if (row.active) active = row.version;
     else pending += row.rows;
@@ -282,6 +302,10 @@ int keys_status(const Words& argv) {
                   << "   (in the file, not loaded: reload the server)\n";
       }
     }
+  }
+  for (const auto v : mismatched) {
+    std::cout << "key version " << v
+              << ": the loaded key does not match this database (refused; restore the right key file and reload)\n";
   }
   if (!active) {
     std::cout << "no key is loaded: check pgsecrets.key_file and the server log\n";

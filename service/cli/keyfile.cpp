@@ -14,42 +14,16 @@
 
 #include "auth/sodium_init.h"
 #include "cli/errors.h"
+#include "extension/keyfile.h"  // the one key-file grammar
 
 namespace secretsctl {
 namespace {
 
 constexpr std::size_t kMaxFileBytes = 65536;  // KEY_SOURCE_MAX_BYTES
-constexpr const char* kExpected = "expected \"<version> <64 hex digits> [active]\"";
 
 void wipe(std::string& s) {
   if (!s.empty()) sodium_memzero(&s[0], s.size());
   s.clear();
-}
-
-bool is_hex_key(const std::string& token) {
-  return token.size() == kKeyBytes * 2 &&
-         std::all_of(token.begin(), token.end(), [](unsigned char c) { return std::isxdigit(c); });
-}
-
-std::vector<std::string> split_tokens(std::string_view text) {
-  std::vector<std::string> tokens;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r')) ++i;
-    std::size_t j = i;
-    while (j < text.size() && text[j] != ' ' && text[j] != '\t' && text[j] != '\r') ++j;
-    if (j > i) tokens.emplace_back(text.substr(i, j - i));
-    i = j;
-  }
-  return tokens;
-}
-
-// A line counts as a key line unless it is blank or starts (after
-// whitespace) with '#', as count_key_lines() in keyring.c decides.
-bool counts_as_key_line(std::string_view line) {
-  std::size_t i = 0;
-  while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
-  return i < line.size() && line[i] != '#';
 }
 
 std::vector<std::string_view> split_lines(std::string_view text) {
@@ -136,74 +110,53 @@ KeyFile::~KeyFile() {
   for (auto& line : lines_) wipe(line.hex);
 }
 
+// The grammar is extension/keyfile.c's, compiled into this program too: the
+// server and secretsctl cannot disagree about a key file. This function
+// only maps the parsed keys back onto the file's lines, so that comments
+// and blank lines survive an edit.
 KeyFile KeyFile::parse(std::string_view text) {
+  std::string buf(text);  // keyfile_parse splits it in place
+  KeyFileContents parsed;
+  char err[256];
+  int err_line = 0;
+  const bool ok = keyfile_parse(buf.data(), &parsed, err, sizeof err, &err_line);
+  sodium_memzero(buf.data(), buf.size());
+  if (!ok) {
+    sodium_memzero(&parsed, sizeof parsed);
+    std::string message(err);
+    const std::string prefix = "line " + std::to_string(err_line) + ": ";
+    if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
+    throw KeyFileError(err_line, message);
+  }
   KeyFile file;
-  const auto lines = split_lines(text);
-  const int key_lines = static_cast<int>(std::count_if(lines.begin(), lines.end(), counts_as_key_line));
-  bool saw_active = false;
   int lineno = 0;
-  for (std::string_view raw : lines) {
+  for (std::string_view raw : split_lines(text)) {
     ++lineno;
     Line line;
-    const auto hash = raw.find('#');
-    const std::string_view body = raw.substr(0, hash);
-    auto tokens = split_tokens(body);
-    if (tokens.empty()) {
+    const KeyFileEntry* entry = nullptr;
+    int index = 0;
+    for (; index < parsed.nkeys; ++index) {
+      if (parsed.keys[index].line == lineno) {
+        entry = &parsed.keys[index];
+        break;
+      }
+    }
+    if (entry == nullptr) {
       line.raw = std::string(raw);
       file.lines_.push_back(std::move(line));
       continue;
     }
-    if (tokens.size() > 4) throw KeyFileError(lineno, kExpected);
     line.is_key = true;
+    line.version = entry->version;
+    line.hex.assign(kKeyBytes * 2 + 1, '\0');
+    sodium_bin2hex(line.hex.data(), line.hex.size(), entry->key, kKeyBytes);
+    line.hex.resize(kKeyBytes * 2);
+    line.active = parsed.active_marked && index == parsed.active;
+    const auto hash = raw.find('#');
     if (hash != std::string_view::npos) line.comment = std::string(raw.substr(hash));
-    long version = 0;
-    if (tokens.size() == 1 && is_hex_key(tokens[0])) {
-      if (key_lines != 1) {
-        for (auto& t : tokens) wipe(t);
-        throw KeyFileError(lineno,
-                           "a bare key is only allowed as the file's only key; write \"<version> <key>\"");
-      }
-      version = 1;
-      line.hex = std::move(tokens[0]);
-      line.active = true;
-    } else {
-      const bool shape_ok = tokens.size() >= 2 && tokens.size() <= 3 &&
-                            (tokens.size() == 2 || tokens[2] == "active");
-      if (!shape_ok) {
-        for (auto& t : tokens) wipe(t);
-        throw KeyFileError(lineno, kExpected);
-      }
-      errno = 0;
-      char* end = nullptr;
-      version = std::strtol(tokens[0].c_str(), &end, 10);
-      if (errno != 0 || *end != '\0' || tokens[0].empty() || version < 1 || version > INT32_MAX) {
-        for (auto& t : tokens) wipe(t);
-        throw KeyFileError(lineno, "key version must be an integer from 1 to " + std::to_string(INT32_MAX));
-      }
-      if (!is_hex_key(tokens[1])) {
-        for (auto& t : tokens) wipe(t);
-        throw KeyFileError(lineno, "a key must be exactly 64 hex digits (32 bytes)");
-      }
-      line.hex = std::move(tokens[1]);
-      line.active = tokens.size() == 3;
-    }
-    line.version = static_cast<std::uint32_t>(version);
-    if (file.find(line.version) != nullptr) {
-      wipe(line.hex);
-      throw KeyFileError(lineno, "key version " + std::to_string(version) + " appears twice");
-    }
-    if (file.versions().size() >= static_cast<std::size_t>(kMaxKeys)) {
-      wipe(line.hex);
-      throw KeyFileError(lineno, "the file holds more than " + std::to_string(kMaxKeys) + " keys");
-    }
-    if (line.active && saw_active) {
-      wipe(line.hex);
-      throw KeyFileError(lineno, "more than one key is marked active");
-    }
-    saw_active = saw_active || line.active;
     file.lines_.push_back(std::move(line));
   }
-  if (file.versions().empty()) throw KeyFileError(0, "holds no key");
+  sodium_memzero(&parsed, sizeof parsed);
   return file;
 }
 

@@ -1,5 +1,5 @@
-// pgsecrets root key files: parsing with exactly the rules of
-// extension/keyring.c, editing (add, activate, remove a version) and
+// pgsecrets root key files: parsing with extension/keyfile.c (the grammar
+// the server uses, compiled into secretsctl), editing (add, activate, remove a version) and
 // writing atomically. Key material is never part of an error message and is
 // wiped from memory when a KeyFile goes away.
 //
@@ -24,7 +24,7 @@ inline constexpr int kMaxKeys = 64;          // PGSECRETS_MAX_KEYS
 inline constexpr std::size_t kKeyBytes = 32;  // PGSECRETS_KEY_BYTES
 
 // A parse error: `line` is 1-based (0 for whole-file errors); the message is
-// keyring.c's text without its "pgsecrets key file line N: " prefix.
+// keyfile.c's text without its "line N: " prefix.
 class KeyFileError : public std::runtime_error {
  public:
   KeyFileError(int line, const std::string& message)

@@ -401,7 +401,7 @@ TEST_F(SecretsApiTest, GetIsReadAuditedWhenTheHouseholdAsksForIt) {
   EXPECT_EQ(reads(), 0) << "read auditing is off by default";
   {
     pqxx::nontransaction tx(conn);
-    tx.exec_params("SELECT secrets.use_household($1)", u.household_id);
+    tx.exec_params("SELECT secrets.use_household($1, for_session => true)", u.household_id);
     tx.exec("SELECT secrets.configure_household(audit_reads => true)");
   }
   ASSERT_EQ(c.Get(("/api/secrets/" + k).c_str(), auth_header(u.access_token))->status, 200);

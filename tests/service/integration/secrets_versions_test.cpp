@@ -151,7 +151,7 @@ TEST_F(SecretsVersionsTest, RollbackAfterTwelveUpdatesRespectsMaxVersions) {
   {
     auto conn = superuser_db();
     pqxx::nontransaction tx(conn);
-    tx.exec_params("SELECT secrets.use_household($1)", u.household_id);
+    tx.exec_params("SELECT secrets.use_household($1, for_session => true)", u.household_id);
     tx.exec("SELECT secrets.configure_household(max_versions => 5)");
   }
   std::string k = key("MANY_UPDATES");
@@ -267,7 +267,7 @@ TEST_F(SecretsVersionsTest, ADeletedSecretIsRestoredAsItWas) {
   {
     auto conn = superuser_db();
     pqxx::nontransaction tx(conn);
-    tx.exec_params("SELECT secrets.use_household($1)", u.household_id);
+    tx.exec_params("SELECT secrets.use_household($1, for_session => true)", u.household_id);
     tx.exec("SELECT secrets.configure_household(delete_retention => interval '1 second')");
   }
   ASSERT_EQ(c.Delete(("/api/secrets/" + k).c_str(), h)->status, 200);
