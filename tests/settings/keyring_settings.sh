@@ -34,7 +34,6 @@ stop_secretsd() {
   fi
 }
 cleanup() {
-  [ -z "${KEEP_LOG:-}" ] || cp "$DIR/secretsd.log" "$KEEP_LOG"
   stop_secretsd
   cluster_stop "$DIR"
   if [ "${PGSECRETS_KEEP_TEST_DIR:-0}" = 1 ]; then echo "kept $DIR"; else rm -rf "$DIR"; fi

@@ -382,7 +382,7 @@ TEST_F(SettingsTest, RollbackRestoresThePreviousValueAndDeleteRemoves) {
   ASSERT_EQ(back->status, 200);
   EXPECT_EQ(body_of(back).at("data").at("value"), "first");
   EXPECT_EQ(body_of(get_setting(name)).at("data").at("value"), "first");
-  // A second rollback redoes (the values were swapped).
+  // A second rollback redoes (the rollback was a new version; the one before it is "second").
   auto redo = c().Post(("/api/v0/admin/settings/" + name + "/rollback").c_str(), admin_headers(), "", kJson.c_str());
   ASSERT_TRUE(redo);
   EXPECT_EQ(body_of(redo).at("data").at("value"), "second");
