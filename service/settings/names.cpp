@@ -18,10 +18,6 @@ bool valid_name(std::string_view s, bool first_may_be_digit) {
 
 }  // namespace
 
-std::string encryption_context(std::string_view setting_name) {
-  return "global_setting:" + std::string(setting_name);
-}
-
 bool valid_setting_name(std::string_view name) { return valid_name(name, false); }
 bool valid_runtime_id(std::string_view id) { return valid_name(id, true); }
 

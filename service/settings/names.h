@@ -7,10 +7,9 @@
 
 namespace secretsd::settings {
 
-// The fixed household every global setting is encrypted under, and the
-// encryption context of one setting (binds a ciphertext to its setting).
+// The reserved household whose integration secrets are the global
+// settings' values (migrations/0005_settings_in_keyring.sql).
 inline constexpr const char* kGlobalHousehold = "00000000-0000-0000-0000-000000000000";
-std::string encryption_context(std::string_view setting_name);
 
 // ^[A-Za-z][A-Za-z0-9_.-]{0,127}$ (the global_settings CHECK).
 bool valid_setting_name(std::string_view name);

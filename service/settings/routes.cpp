@@ -163,7 +163,7 @@ void put_setting(const Service& s, http::Exchange& ex) {
     // One runtime first; the fleet only follows if it comes back healthy.
     RestartOutcome first = s->restarter.restart(consumers.front(), *name);
     if (first.status != "ok") {
-      s->store.rollback(*name, actor, "canary_rollback", /*delete_if_none=*/true);
+      s->store.rollback(*name, actor, /*delete_if_none=*/true);
       RestartOutcome again = s->restarter.restart(consumers.front(), *name);
       s->registry.record({again}, *name);
       json body = {{"statusCode", 409},

@@ -13,14 +13,19 @@ namespace {
 
 constexpr std::chrono::milliseconds kPoolWait{2000};
 
-// The clear value of a row, decrypted inside the database; a
-// sensitive one only as far as masking needs it in this process.
-constexpr const char* kSelectColumns =
-    "name, is_sensitive, "
-    "CASE WHEN is_sensitive THEN secrets.decrypt_secret(value_cipher, $1::uuid, "
-    "'global_setting:' || name) ELSE value END AS clear, description, "
-    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated_at, "
-    "updated_by, has_previous";
+// A setting's metadata and its clear value (read through the extension; a
+// sensitive one only as far as masking needs it in this process).
+// has_previous: a version before the current one is kept, so a rollback is
+// possible. A setting whose secret is missing (removed behind secretsd's
+// back) is skipped rather than shown without a value.
+constexpr const char* kSelectViews =
+    "SELECT g.name, g.is_sensitive, v.clear, g.description, "
+    "to_char(g.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated_at, "
+    "g.updated_by, EXISTS (SELECT 1 FROM secrets.list_secret_versions(g.secret_key, 'integration') k "
+    "                      WHERE NOT k.is_current) AS has_previous "
+    "FROM secretsd.global_settings g "
+    "CROSS JOIN LATERAL secrets.get_secret(g.secret_key, 'integration') AS v(clear) "
+    "WHERE v.clear IS NOT NULL ";
 
 SettingView view_of(const pqxx::row& row) {
   SettingView v;
@@ -35,13 +40,37 @@ SettingView view_of(const pqxx::row& row) {
   return v;
 }
 
-void log_and_notify(pqxx::work& tx, const std::string& name, const std::string& action,
-                    const std::string& actor) {
-  tx.exec_params(
-      "INSERT INTO secretsd.global_settings_log (setting_name, action, actor) VALUES ($1, $2, $3)",
-      name, action, actor);
-  // The payload is the name only: listeners re-read what they need.
+// The extension's audit log records the change itself (actor = the
+// transaction's set_context actor); listeners only need the name.
+void notify(pqxx::work& tx, const std::string& name) {
   tx.exec_params("SELECT pg_notify($1, $2)", std::string(kNotifyChannel), name);
+}
+
+// Remembers whether `version` of the setting's secret was saved as
+// sensitive, and forgets the versions the extension no longer keeps.
+void record_version(pqxx::work& tx, const std::string& name, const std::string& secret_key,
+                    int version, bool is_sensitive) {
+  tx.exec_params(
+      "INSERT INTO secretsd.global_setting_versions (name, version, is_sensitive) VALUES ($1, $2, $3) "
+      "ON CONFLICT (name, version) DO UPDATE SET is_sensitive = EXCLUDED.is_sensitive",
+      name, version, is_sensitive);
+  tx.exec_params(
+      "DELETE FROM secretsd.global_setting_versions WHERE name = $1 AND version NOT IN "
+      "(SELECT k.version FROM secrets.list_secret_versions($2, 'integration') k)",
+      name, secret_key);
+}
+
+// Deletes the setting and its secret, history included: a deleted setting
+// leaves no value behind, and one created again later starts afresh.
+bool remove_in(pqxx::work& tx, const std::string& name) {
+  auto rows = tx.exec_params(
+      "DELETE FROM secretsd.global_settings WHERE name = $1 RETURNING secret_key", name);
+  if (rows.empty()) return false;
+  const std::string key = rows[0][0].as<std::string>();
+  tx.exec_params("SELECT secrets.delete_secret($1, 'integration')", key);
+  tx.exec_params("SELECT secrets.purge_secret($1, 'integration')", key);
+  notify(tx, name);
+  return true;
 }
 
 template <typename Fn>
@@ -64,9 +93,7 @@ nlohmann::json SettingView::to_json() const {
 
 std::vector<SettingView> SettingsStore::list() {
   return in_global_tx(pool_, "admin", [&](pqxx::work& tx) {
-    auto rows = tx.exec_params(std::string("SELECT ") + kSelectColumns +
-                                   " FROM secretsd.global_settings ORDER BY name",
-                               std::string(kGlobalHousehold));
+    auto rows = tx.exec(std::string(kSelectViews) + "ORDER BY g.name");
     std::vector<SettingView> out;
     for (const auto& row : rows) out.push_back(view_of(row));
     return out;
@@ -75,9 +102,7 @@ std::vector<SettingView> SettingsStore::list() {
 
 std::optional<SettingView> SettingsStore::get(const std::string& name) {
   return in_global_tx(pool_, "admin", [&](pqxx::work& tx) -> std::optional<SettingView> {
-    auto rows = tx.exec_params(std::string("SELECT ") + kSelectColumns +
-                                   " FROM secretsd.global_settings WHERE name = $2",
-                               std::string(kGlobalHousehold), name);
+    auto rows = tx.exec_params(std::string(kSelectViews) + "AND g.name = $1", name);
     if (rows.empty()) return std::nullopt;
     return view_of(rows[0]);
   });
@@ -88,72 +113,71 @@ SettingsStore::Saved SettingsStore::save(const std::string& name, const std::str
                                          const std::optional<std::string>& description,
                                          const std::string& actor) {
   return in_global_tx(pool_, actor, [&](pqxx::work& tx) {
-    // The previous value is re-encrypted when the setting becomes
-    // sensitive, so turning sensitivity on leaves no clear copy behind.
+    // The metadata row first: its lock serialises the changes of one setting.
     auto rows = tx.exec_params(
-        "INSERT INTO secretsd.global_settings AS g "
-        "  (name, is_sensitive, value, value_cipher, description, updated_by) "
-        "VALUES ($1, $3, CASE WHEN $3 THEN NULL ELSE $2 END, "
-        "        CASE WHEN $3 THEN secrets.encrypt_secret($2, $6::uuid, 'global_setting:' || $1) END, "
-        "        $4, $5) "
-        "ON CONFLICT (name) DO UPDATE SET "
-        "  is_sensitive = EXCLUDED.is_sensitive, value = EXCLUDED.value, "
-        "  value_cipher = EXCLUDED.value_cipher, "
-        "  description = COALESCE($4, g.description), updated_at = now(), updated_by = $5, "
-        "  has_previous = true, "
-        "  previous_is_sensitive = g.is_sensitive OR EXCLUDED.is_sensitive, "
-        "  previous_value = CASE WHEN g.is_sensitive OR EXCLUDED.is_sensitive THEN NULL ELSE g.value END, "
-        "  previous_value_cipher = CASE WHEN g.is_sensitive THEN g.value_cipher "
-        "    WHEN EXCLUDED.is_sensitive THEN secrets.encrypt_secret(g.value, $6::uuid, 'global_setting:' || $1) END "
-        "RETURNING (xmax = 0) AS created",
-        name, value, is_sensitive, description, actor, std::string(kGlobalHousehold));
+        "INSERT INTO secretsd.global_settings AS g (name, is_sensitive, description, updated_by) "
+        "VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (name) DO UPDATE SET is_sensitive = EXCLUDED.is_sensitive, "
+        "  description = COALESCE($3, g.description), updated_at = now(), updated_by = $4 "
+        "RETURNING g.secret_key, (xmax = 0) AS created",
+        name, is_sensitive, description, actor);
     Saved saved;
     saved.created = rows[0]["created"].as<bool>();
-    log_and_notify(tx, name, saved.created ? "create" : "update", actor);
-    auto row = tx.exec_params(std::string("SELECT ") + kSelectColumns +
-                                  " FROM secretsd.global_settings WHERE name = $2",
-                              std::string(kGlobalHousehold), name);
-    saved.view = view_of(row[0]);
+    const std::string key = rows[0]["secret_key"].as<std::string>();
+    auto written = tx.exec_params(
+        "SELECT (secrets.set_secret($1, $2, 'integration', "
+        "                           description => 'provider setting ' || $3::text)).version",
+        key, value, name);
+    record_version(tx, name, key, written[0][0].as<int>(), is_sensitive);
+    notify(tx, name);
+    saved.view = view_of(tx.exec_params(std::string(kSelectViews) + "AND g.name = $1", name).at(0));
     return saved;
   });
 }
 
 bool SettingsStore::remove(const std::string& name, const std::string& actor) {
-  return in_global_tx(pool_, actor, [&](pqxx::work& tx) {
-    auto rows = tx.exec_params(
-        "DELETE FROM secretsd.global_settings WHERE name = $1 RETURNING name", name);
-    if (rows.empty()) return false;
-    log_and_notify(tx, name, "delete", actor);
-    return true;
-  });
+  return in_global_tx(pool_, actor, [&](pqxx::work& tx) { return remove_in(tx, name); });
 }
 
 SettingsStore::RollbackOutcome SettingsStore::rollback(const std::string& name,
                                                       const std::string& actor,
-                                                      const std::string& action,
                                                       bool delete_if_none) {
   return in_global_tx(pool_, actor, [&](pqxx::work& tx) {
-    auto current = tx.exec_params(
-        "SELECT has_previous FROM secretsd.global_settings WHERE name = $1 FOR UPDATE", name);
-    if (current.empty()) return RollbackOutcome::NotFound;
-    if (!current[0][0].as<bool>()) {
+    auto setting = tx.exec_params(
+        "SELECT secret_key FROM secretsd.global_settings WHERE name = $1 FOR UPDATE", name);
+    if (setting.empty()) return RollbackOutcome::NotFound;
+    const std::string key = setting[0][0].as<std::string>();
+    // The current version and the newest one kept before it. A version
+    // whose sensitivity is unknown counts as sensitive.
+    auto versions = tx.exec_params(
+        "SELECT max(k.version) FILTER (WHERE k.is_current) AS current_version, "
+        "       max(k.version) FILTER (WHERE NOT k.is_current) AS previous_version "
+        "FROM secrets.list_secret_versions($1, 'integration') k",
+        key);
+    const auto& v = versions[0];
+    if (v["current_version"].is_null()) return RollbackOutcome::NotFound;
+    if (v["previous_version"].is_null()) {
       if (!delete_if_none) return RollbackOutcome::NoPrevious;
-      tx.exec_params("DELETE FROM secretsd.global_settings WHERE name = $1", name);
-      log_and_notify(tx, name, action, actor);
+      remove_in(tx, name);
       return RollbackOutcome::Done;
     }
-    // A swap: both sides were encrypted under the same context, so the
-    // ciphertexts move without being decrypted. In an UPDATE every
-    // right-hand side sees the old row, so the swap is exact.
-    tx.exec_params(
-        "UPDATE secretsd.global_settings SET "
-        "  is_sensitive = previous_is_sensitive, value = previous_value, "
-        "  value_cipher = previous_value_cipher, "
-        "  previous_is_sensitive = is_sensitive, previous_value = value, "
-        "  previous_value_cipher = value_cipher, updated_at = now(), updated_by = $2 "
-        "WHERE name = $1",
-        name, actor);
-    log_and_notify(tx, name, action, actor);
+    const int previous = v["previous_version"].as<int>();
+    // expected_version: nothing may have changed the secret since it was read.
+    auto written = tx.exec_params(
+        "SELECT (secrets.rollback_secret($1, 'integration', $2, "
+        "                                expected_version => $3)).version",
+        key, previous, v["current_version"].as<int>());
+    // Masked if either the value left or the value restored was sensitive,
+    // so a rollback never shows in clear a value saved as sensitive.
+    auto updated = tx.exec_params(
+        "UPDATE secretsd.global_settings g SET "
+        "  is_sensitive = g.is_sensitive OR COALESCE((SELECT p.is_sensitive "
+        "      FROM secretsd.global_setting_versions p WHERE p.name = g.name AND p.version = $2), true), "
+        "  updated_at = now(), updated_by = $3 "
+        "WHERE g.name = $1 RETURNING g.is_sensitive",
+        name, previous, actor);
+    record_version(tx, name, key, written[0][0].as<int>(), updated[0][0].as<bool>());
+    notify(tx, name);
     return RollbackOutcome::Done;
   });
 }
@@ -163,12 +187,14 @@ std::map<std::string, std::string> SettingsStore::values(const std::vector<std::
   return in_global_tx(pool_, actor, [&](pqxx::work& tx) {
     nlohmann::json list = names;
     auto rows = tx.exec_params(
-        std::string("SELECT ") + kSelectColumns +
-            " FROM secretsd.global_settings "
-            "WHERE name IN (SELECT jsonb_array_elements_text($2::jsonb))",
-        std::string(kGlobalHousehold), list.dump());
+        "SELECT g.name, secrets.get_secret(g.secret_key, 'integration') AS clear "
+        "FROM secretsd.global_settings g "
+        "WHERE g.name IN (SELECT jsonb_array_elements_text($1::jsonb))",
+        list.dump());
     std::map<std::string, std::string> out;
-    for (const auto& row : rows) out[row["name"].as<std::string>()] = row["clear"].as<std::string>();
+    for (const auto& row : rows) {
+      if (!row["clear"].is_null()) out[row["name"].as<std::string>()] = row["clear"].as<std::string>();
+    }
     return out;
   });
 }

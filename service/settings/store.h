@@ -1,8 +1,10 @@
-// global_settings: reads (masked), saves with a one-step previous value,
-// deletes and rollbacks, each change logged (who, when, which, how — never
-// the value) and announced with NOTIFY pgsecrets_settings '<name>' in the
-// same transaction. Sensitive values are encrypted by the pgsecrets
-// extension inside the statement; values always travel as bind parameters.
+// Provider settings: metadata in secretsd.global_settings, every value a
+// secret of the extension (household kGlobalHousehold, scope integration,
+// key global_settings.secret_key), so the extension's keyring, rotation,
+// kept versions and audit log cover them. Reads (masked), saves, deletes
+// and rollbacks (to the previous kept version), each announced with NOTIFY
+// pgsecrets_settings '<name>' in the same transaction. Values always travel
+// as bind parameters and are encrypted inside the database.
 #pragma once
 
 #include <map>
@@ -47,13 +49,14 @@ class SettingsStore {
   bool remove(const std::string& name, const std::string& actor);
 
   enum class RollbackOutcome { Done, NotFound, NoPrevious };
-  // Swaps the current and previous values (a second rollback redoes). With
-  // no previous value and `delete_if_none` (a canary failure on a new
-  // setting), deletes the setting instead. `action` goes to the log.
+  // Makes the previous kept version's value current again, as a new
+  // version (so a second rollback redoes). With no previous version and
+  // `delete_if_none` (a canary failure on a new setting), deletes the
+  // setting instead.
   RollbackOutcome rollback(const std::string& name, const std::string& actor,
-                           const std::string& action = "rollback", bool delete_if_none = false);
+                           bool delete_if_none = false);
 
-  // Decrypted values of those of `names` that exist, for runtime-env.
+  // Clear values of those of `names` that exist, for runtime-env.
   std::map<std::string, std::string> values(const std::vector<std::string>& names,
                                             const std::string& actor);
 

@@ -320,34 +320,46 @@ TEST_F(SettingsTest, SensitiveValueIsEncryptedMaskedAndNeverLogged) {
   const std::string canary2 = "sk-second-" + world().sfx + "-tail-abcd";
   ASSERT_EQ(put_setting(name, {{"value", canary2}})->status, 200);
 
+  // The values are secrets of the extension in the global household: the
+  // current and the previous version, ciphertext only, under its keyring.
   auto db = superuser_db();
   pqxx::work tx(db);
+  tx.exec("SELECT secrets.use_household('00000000-0000-0000-0000-000000000000')");
   auto row = tx.exec_params(
-      "SELECT value IS NULL, previous_value IS NULL, "
-      "position(convert_to($2, 'UTF8') in value_cipher), "
-      "position(convert_to($3, 'UTF8') in previous_value_cipher), "
-      "secrets.decrypt_secret(value_cipher, '00000000-0000-0000-0000-000000000000', 'global_setting:' || name), "
-      "secrets.decrypt_secret(previous_value_cipher, '00000000-0000-0000-0000-000000000000', 'global_setting:' || name) "
-      "FROM secretsd.global_settings WHERE name = $1",
+      "SELECT s.version, position(convert_to($2, 'UTF8') in s.value), "
+      "  (SELECT position(convert_to($3, 'UTF8') in v.value) FROM secrets.secret_versions v "
+      "    WHERE v.household_id = s.household_id AND v.secret_id = s.id AND v.version = s.version - 1), "
+      "  secrets.get_secret(g.secret_key, 'integration'), "
+      "  secrets.get_secret(g.secret_key, 'integration', NULL, s.version - 1), "
+      "  g.secret_key "
+      "FROM secretsd.global_settings g JOIN secrets.secrets s "
+      "  ON s.household_id = '00000000-0000-0000-0000-000000000000' AND s.scope = 'integration' "
+      " AND s.key = g.secret_key "
+      "WHERE g.name = $1",
       name, canary2, canary);
   ASSERT_EQ(row.size(), 1u);
-  EXPECT_TRUE(row[0][0].as<bool>()) << "a sensitive value is never stored in clear";
-  EXPECT_TRUE(row[0][1].as<bool>());
+  EXPECT_EQ(row[0][0].as<int>(), 2);
+  EXPECT_EQ(row[0][1].as<int>(), 0) << "a value is never stored in clear";
   EXPECT_EQ(row[0][2].as<int>(), 0);
-  EXPECT_EQ(row[0][3].as<int>(), 0);
-  EXPECT_EQ(row[0][4].as<std::string>(), canary2);
-  EXPECT_EQ(row[0][5].as<std::string>(), canary);
-  // Nothing else anywhere in secretsd's tables holds either value.
+  EXPECT_EQ(row[0][3].as<std::string>(), canary2);
+  EXPECT_EQ(row[0][4].as<std::string>(), canary);
+  const std::string secret_key = row[0][5].as<std::string>();
+  EXPECT_EQ(secret_key.rfind("SETTING_", 0), 0u) << secret_key;
+  // Nothing else anywhere in secretsd's tables or the audit log holds either value.
   for (const std::string& value : {canary, canary2}) {
     auto leaks = tx.exec_params(
-        "SELECT (SELECT count(*) FROM secretsd.global_settings_log l WHERE strpos(row_to_json(l)::text, $1) > 0) "
-        "     + (SELECT count(*) FROM secretsd.global_settings g WHERE strpos(row_to_json(g)::text, $1) > 0) "
-        "     + (SELECT count(*) FROM secretsd.runtime_restarts r WHERE strpos(row_to_json(r)::text, $1) > 0)",
+        "SELECT (SELECT count(*) FROM secretsd.global_settings g WHERE strpos(row_to_json(g)::text, $1) > 0) "
+        "     + (SELECT count(*) FROM secretsd.global_setting_versions v WHERE strpos(row_to_json(v)::text, $1) > 0) "
+        "     + (SELECT count(*) FROM secretsd.runtime_restarts r WHERE strpos(row_to_json(r)::text, $1) > 0) "
+        "     + (SELECT count(*) FROM secrets.audit_log a WHERE strpos(row_to_json(a)::text, $1) > 0)",
         value);
     EXPECT_EQ(leaks[0][0].as<int>(), 0) << value;
   }
+  // The extension's audit log is the change log: who, what, never the value.
   auto log = tx.exec_params(
-      "SELECT action, actor FROM secretsd.global_settings_log WHERE setting_name = $1 ORDER BY id", name);
+      "SELECT action, actor FROM secrets.audit_log "
+      "WHERE household_id = '00000000-0000-0000-0000-000000000000' AND key = $1 ORDER BY seq",
+      secret_key);
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(log[0][0].as<std::string>(), "create");
   EXPECT_EQ(log[1][0].as<std::string>(), "update");
@@ -370,7 +382,7 @@ TEST_F(SettingsTest, RollbackRestoresThePreviousValueAndDeleteRemoves) {
   ASSERT_EQ(back->status, 200);
   EXPECT_EQ(body_of(back).at("data").at("value"), "first");
   EXPECT_EQ(body_of(get_setting(name)).at("data").at("value"), "first");
-  // A second rollback redoes (the values were swapped).
+  // A second rollback redoes (the rollback was a new version; the one before it is "second").
   auto redo = c().Post(("/api/v0/admin/settings/" + name + "/rollback").c_str(), admin_headers(), "", kJson.c_str());
   ASSERT_TRUE(redo);
   EXPECT_EQ(body_of(redo).at("data").at("value"), "second");
@@ -379,6 +391,12 @@ TEST_F(SettingsTest, RollbackRestoresThePreviousValueAndDeleteRemoves) {
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
 
+  auto db = superuser_db();
+  auto key_rows = pqxx::nontransaction(db).exec_params(
+      "SELECT secret_key FROM secretsd.global_settings WHERE name = $1", name);
+  ASSERT_EQ(key_rows.size(), 1u);
+  const std::string secret_key = key_rows[0][0].as<std::string>();
+
   auto del = c().Delete(("/api/v0/admin/settings/" + name).c_str(), admin_headers());
   ASSERT_TRUE(del);
   EXPECT_EQ(del->status, 200);
@@ -386,11 +404,32 @@ TEST_F(SettingsTest, RollbackRestoresThePreviousValueAndDeleteRemoves) {
   EXPECT_EQ(get_setting(name)->status, 404);
   EXPECT_EQ(c().Delete(("/api/v0/admin/settings/" + name).c_str(), admin_headers())->status, 404);
 
-  auto db = superuser_db();
+  // Recreated, it starts afresh: the delete purged the old versions.
+  ASSERT_EQ(put_setting(name, {{"value", "third"}, {"is_sensitive", false}})->status, 201);
+  EXPECT_EQ(body_of(get_setting(name)).at("data").at("has_previous"), false);
+  EXPECT_EQ(c().Post(("/api/v0/admin/settings/" + name + "/rollback").c_str(), admin_headers(), "",
+                     kJson.c_str())->status, 409);
+
   pqxx::work tx(db);
   auto actions = tx.exec_params(
-      "SELECT string_agg(action, ',' ORDER BY id) FROM secretsd.global_settings_log WHERE setting_name = $1", name);
-  EXPECT_EQ(actions[0][0].as<std::string>(), "create,update,rollback,rollback,delete");
+      "SELECT string_agg(action, ',' ORDER BY seq) FROM secrets.audit_log "
+      "WHERE household_id = '00000000-0000-0000-0000-000000000000' AND key = $1", secret_key);
+  EXPECT_EQ(actions[0][0].as<std::string>(), "create,update,rollback,rollback,delete,purge,create");
+}
+
+TEST_F(SettingsTest, ARollbackNeverShowsASensitiveValueInClear) {
+  const std::string name = "it.sens_rollback_" + world().sfx;
+  const std::string secret = "sk-was-sensitive-" + world().sfx + "-tail";
+  ASSERT_EQ(put_setting(name, {{"value", secret}, {"is_sensitive", true}})->status, 201);
+  ASSERT_EQ(put_setting(name, {{"value", "now-public"}, {"is_sensitive", false}})->status, 200);
+  EXPECT_EQ(body_of(get_setting(name)).at("data").at("value"), "now-public");
+  auto back = c().Post(("/api/v0/admin/settings/" + name + "/rollback").c_str(), admin_headers(), "", kJson.c_str());
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->status, 200);
+  EXPECT_EQ(back->body.find(secret), std::string::npos);
+  EXPECT_EQ(body_of(back).at("data").at("is_sensitive"), true);
+  EXPECT_EQ(body_of(back).at("data").at("value"), "sk-\xE2\x80\xA6tail");
+  EXPECT_EQ(get_setting(name)->body.find(secret), std::string::npos);
 }
 
 class Collector : public pqxx::notification_receiver {

@@ -61,7 +61,6 @@ TEST(SettingsNames, EnvironmentNames) {
   EXPECT_FALSE(valid_setting_name(std::string(129, 'a')));
   EXPECT_TRUE(valid_runtime_id("1voice"));
   EXPECT_FALSE(valid_runtime_id("../x"));
-  EXPECT_EQ(encryption_context("llm"), "global_setting:llm");
 }
 
 TEST(SettingsRuntimes, OnlyLoopbackUrls) {
