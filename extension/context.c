@@ -431,7 +431,11 @@ copy_bounded_text(text *src, char *dst, size_t cap, const char *what)
 	if (len > cap)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be at most %zu bytes", what, cap)));
+				 errmsg("%s must be at most %zu bytes", what, cap),
+				 /* the mark of the API's own validation errors (see the SQL) */
+				 err_generic_string(PG_DIAG_SCHEMA_NAME, "secrets"),
+				 err_generic_string(PG_DIAG_TABLE_NAME, "api"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, what)));
 	memcpy(dst, VARDATA_ANY(src), len);
 	dst[len] = '\0';
 }

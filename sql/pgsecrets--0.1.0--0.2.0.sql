@@ -225,11 +225,11 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
       FROM secrets.key_fingerprints k
   )
   -- loaded: the version's key is loaded AND is the one this database knows
-  SELECT coalesce(l.v, u.v, r.v), coalesce(l.active, false),
+  SELECT coalesce(l.v, u.v), coalesce(l.active, false),
          l.v IS NOT NULL AND coalesce(l.state, '') <> 'mismatch',
          coalesce(u.n, 0), l.fingerprint, coalesce(l.recorded_fingerprint, r.fp),
          CASE WHEN l.v IS NULL THEN 'not loaded' ELSE l.state END
-    FROM loaded l FULL JOIN used u ON u.v = l.v FULL JOIN recorded r ON r.v = coalesce(l.v, u.v)
+    FROM loaded l FULL JOIN used u ON u.v = l.v LEFT JOIN recorded r ON r.v = coalesce(l.v, u.v)
    ORDER BY 1
 $$;
 REVOKE ALL ON FUNCTION secrets.key_status() FROM PUBLIC;
@@ -503,4 +503,74 @@ BEGIN
              'is_required', coalesce((d -> 'required')::boolean, true),
              'is_sensitive', coalesce((d -> 'is_sensitive')::boolean, true))), '[]')
       FROM jsonb_array_elements(decls) d));
+END $$;
+
+-- ---------------------------------------------------------------- errors
+-- The API's own validation errors are marked: SCHEMA 'secrets', TABLE 'api'
+-- and COLUMN naming the field. A client (secretsd) that sees the mark knows
+-- the message was written for it and holds no value, without matching texts.
+CREATE OR REPLACE FUNCTION secrets.check_key(key text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF key IS NULL OR key !~ '^[A-Z][A-Z0-9_]*$' THEN
+    RAISE EXCEPTION USING ERRCODE = '22023',
+      MESSAGE = 'Key must be SCREAMING_SNAKE_CASE (e.g., MY_API_KEY)',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'key';
+  END IF;
+  IF length(key) > 255 THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'Key must be 255 characters or less',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'key';
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION secrets.check_scope(scope text, node_id text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF scope IS NULL OR scope NOT IN ('integration', 'node') THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'scope must be "integration" or "node"',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'scope';
+  END IF;
+  IF scope = 'node' AND (node_id IS NULL OR node_id = '') THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'scope "node" requires a node_id',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'node_id';
+  END IF;
+  IF scope = 'integration' AND node_id IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'scope "integration" does not take a node_id',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'node_id';
+  END IF;
+  IF length(node_id) > 255 THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'node_id must be 255 characters or less',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'node_id';
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION secrets.normalize_value(value text, value_type text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF value_type IS NULL OR value_type NOT IN ('string', 'int', 'bool') THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'value_type must be "string", "int" or "bool"',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'value_type';
+  END IF;
+  IF value IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'value must not be null';
+  END IF;
+  IF value = '' OR value_type = 'string' THEN
+    RETURN value;
+  END IF;
+  IF value_type = 'int' THEN
+    IF value ~ '^[+-]?[0-9]{1,10}$' AND value::bigint BETWEEN -2147483648 AND 2147483647 THEN
+      RETURN value;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = '22023',
+      MESSAGE = 'value does not fit value_type "int"',
+      DETAIL = 'An int value is an optional sign and digits, from -2147483648 to 2147483647.',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'value';
+  END IF;
+  IF lower(value) IN ('true', 'false') THEN
+    RETURN lower(value);
+  END IF;
+  RAISE EXCEPTION USING ERRCODE = '22023',
+    MESSAGE = 'value does not fit value_type "bool"',
+    DETAIL = 'A bool value is true or false.',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'value';
 END $$;

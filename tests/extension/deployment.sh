@@ -13,9 +13,10 @@ A=aaaaaaaa-0000-0000-0000-00000000000a
 B=bbbbbbbb-0000-0000-0000-00000000000b
 CANARY=canary-$(openssl rand -hex 8)
 cleanup() {
+  set +e
   pgbouncer_stop "$BOUNCER"
   for d in "$STANDBY" "$RESTORE" "$PRIMARY"; do cluster_stop "$d"; done
-  rm -rf "$ROOT"
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$ROOT"
 }
 trap cleanup EXIT
 chmod 0755 "$ROOT"
@@ -103,6 +104,50 @@ reject "no key material in the server log" "$(sed -n 's/^1 \([0-9a-f]*\).*/\1/p'
 expect "the audit chain verifies after the episode" "^$" "$(P -c "SELECT * FROM secrets.verify_audit_chain()")"
 
 # ---------------------------------------------------------------- 3. backup and restore
+# secretsd on the primary, so that its schema is in the dump and the restored
+# database is shown to serve it.
+SECRETSD_BIN=${BUILD_BIN_DIR:-$PROJECT_DIR/build/bin}/secretsd
+HTTP=$((BASE + 6))
+AUTH_KEY=$(openssl rand -hex 32)
+SECRETSD_PID=
+start_secretsd() { # DIR PORT
+  env DATABASE_URL="host=$1/run port=$2 dbname=deploy user=secretsd" PORT="$HTTP" BIND=127.0.0.1 \
+      AUTH_SECRET_KEY="$AUTH_KEY" SECRETSD_MIGRATIONS_DIR="$PROJECT_DIR/migrations" \
+      SECRETSD_WEB_DIR="$PROJECT_DIR/service/web" SECRETSD_ALLOW_WEAK_ARGON2=1 \
+      SECRETSD_ARGON2_OPSLIMIT=1 SECRETSD_ARGON2_MEMLIMIT=65536 "$SECRETSD_BIN" >>"$ROOT/secretsd.log" 2>&1 &
+  SECRETSD_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$HTTP/ready" >/dev/null 2>&1 && return 0
+    kill -0 "$SECRETSD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "secretsd did not become ready"; tail -n 20 "$ROOT/secretsd.log"
+}
+stop_secretsd() {
+  if [ -n "$SECRETSD_PID" ]; then
+    kill "$SECRETSD_PID" 2>/dev/null || true
+    wait "$SECRETSD_PID" 2>/dev/null || true
+    SECRETSD_PID=
+  fi
+}
+trap 'stop_secretsd; cleanup' EXIT
+json() { node -e 'let v = JSON.parse(process.argv[1]); for (const k of process.argv[2].split(".")) v = v?.[k]; process.stdout.write(String(v));' "$1" "$2"; }
+HAVE_SECRETSD=0
+if [ -x "$SECRETSD_BIN" ] && command -v node >/dev/null; then
+  HAVE_SECRETSD=1
+  P -c "CREATE ROLE secretsd LOGIN IN ROLE pgsecrets_gateway" -c "GRANT CREATE ON DATABASE deploy TO secretsd" >/dev/null
+  start_secretsd "$PRIMARY" "$P_PRIMARY"
+  reg=$(curl -s -X POST "http://127.0.0.1:$HTTP/api/v0/auth/register" -H 'Content-Type: application/json' \
+        -d '{"email":"restore@example.org","password":"a long passphrase for restore","household_name":"Home"}')
+  token=$(json "$reg" access_token)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$HTTP/api/secrets" -H "Authorization: Bearer $token" \
+         -H 'Content-Type: application/json' -d '{"key":"REST_KEY","value":"rest-value"}')
+  [ "$code" = 200 ] && pass "secretsd on the primary stores a secret" || fail "secretsd POST /api/secrets answered $code"
+  stop_secretsd
+  psql -X -q -h "$PRIMARY/run" -p "$P_PRIMARY" -U secretsd -d deploy \
+    -c "GRANT USAGE ON SCHEMA secretsd TO pgsecrets_backup" -c "GRANT SELECT ON ALL TABLES IN SCHEMA secretsd TO pgsecrets_backup" \
+    -c "GRANT SELECT ON ALL SEQUENCES IN SCHEMA secretsd TO pgsecrets_backup"
+fi
 P -c "SELECT secrets.use_household('$A', for_session => true)" \
   -c "SELECT secrets.set_secret('VERSIONED', 'v1', 'integration')" \
   -c "SELECT secrets.set_secret('VERSIONED', 'v2', 'integration')" \
@@ -128,7 +173,8 @@ restore_into() { # DIR PORT KEYFILE FORMAT
   as_owner sh -c "umask 077; cat > '$dir/keys/root.key'" <"$3"
   cluster_init "$dir" "$port"
   cluster_start "$dir"
-  psql -X -q -h "$dir/run" -p "$port" -U postgres -d postgres -c "CREATE ROLE app LOGIN" -c "CREATE ROLE backup_operator LOGIN" -c "CREATE DATABASE deploy"
+  psql -X -q -h "$dir/run" -p "$port" -U postgres -d postgres -c "CREATE ROLE app LOGIN" -c "CREATE ROLE backup_operator LOGIN" \
+    -c "CREATE ROLE pgsecrets_gateway NOLOGIN" -c "CREATE ROLE secretsd LOGIN IN ROLE pgsecrets_gateway" -c "CREATE DATABASE deploy"
   if [ "$4" = custom ]; then
     as_owner "$PG_BIN/pg_restore" -h "$dir/run" -p "$port" -U postgres -d deploy "$DUMPS/deploy.dump"
   else
@@ -148,6 +194,15 @@ for format in custom plain; do
   out=$(R -c "SELECT count(*) = count(DISTINCT id) AND max(id) = (SELECT max(id) FROM secrets.audit_log WHERE action = 'restore') FROM secrets.audit_log")
   expect "$format restore: audit ids continue after the restored ones" "^t$" "$out"
   expect "$format restore: grants follow the restored roles" "app" "$(R -c "SELECT role FROM secrets.household_grants_view")"
+  if [ "$HAVE_SECRETSD" = 1 ]; then
+    R -c "GRANT CREATE ON DATABASE deploy TO secretsd" >/dev/null   # database grants are not in a dump
+    start_secretsd "$RESTORE" "$P_RESTORE"
+    login=$(curl -s -X POST "http://127.0.0.1:$HTTP/api/v0/auth/login" -H 'Content-Type: application/json' \
+            -d '{"email":"restore@example.org","password":"a long passphrase for restore"}')
+    got=$(curl -s "http://127.0.0.1:$HTTP/api/secrets/REST_KEY" -H "Authorization: Bearer $(json "$login" access_token)")
+    expect "$format restore: secretsd starts on the restored database, logs in and serves the secret" "rest-value" "$got"
+    stop_secretsd
+  fi
 done
 # Under a wrong key: a clear mismatch error naming the version, no write, and
 # the audit check reports a key mismatch, not tampering.

@@ -69,7 +69,7 @@ expect "key_status: every value under version 1" "^1:true:$total$" "$(status)"
 
 # 2. Add version 2 and activate it while reads and writes go on: none fails.
 cat >"$DIR/live.pgbench" <<SQL
-SELECT secrets.use_household('$LIVE');
+SELECT secrets.use_household('$LIVE', for_session => true);
 SELECT secrets.set_secret('LIVE_' || (:client_id % 5), 'live-' || :client_id, 'integration');
 SELECT length(secrets.get_secret('LIVE_' || (:client_id % 5), 'integration'));
 SQL
@@ -87,7 +87,7 @@ else
 fi
 BG=
 expect "new values use version 2 at once" "^2$" \
-  "$(sql -c "SELECT secrets.use_household('$LIVE')" -c "SELECT (secrets.set_secret('AFTER', 'x', 'integration')).key_version")"
+  "$(sql -c "SELECT secrets.use_household('$LIVE', for_session => true)" -c "SELECT (secrets.set_secret('AFTER', 'x', 'integration')).key_version")"
 before=$(fingerprint)
 
 # 3. Rotate in small committed batches, kill -9 the backend mid-way.

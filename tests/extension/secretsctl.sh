@@ -154,7 +154,7 @@ expect "the gateway role logs in and is a member of pgsecrets_gateway" "^t\|t$" 
 
 ctl keys status;                  expect_rc "keys status" 0
 expect "keys status reads the key file from SHOW pgsecrets.key_file" "key file: $KEY" "$out"
-expect "keys status: version 1 active and loaded" "^ +1 +yes +yes +yes +0$" "$out"
+expect "keys status: version 1 active and loaded" "^ +1 +yes +yes +yes +0 +[0-9a-f]{16} +- +not recorded$" "$out"
 
 # ---------------------------------------------------------------- 3. seed
 mkdir -p "$DIR/manifests"
@@ -180,11 +180,11 @@ ctl seed --manifest "$DIR/manifests" --household "$HH"; expect_rc "seed a direct
 expect "seed prints rows created per command" "get_weather: 2 created, 0 already present" "$out"
 expect "seed prints each command of a list" "set_timer: 1 created" "$out"
 expect "seed prints the total" "5 row\(s\) created" "$out"
-sql -q -c "SELECT secrets.use_household('$HH')" -c "SELECT secrets.set_secret('OPENWEATHER_API_KEY', 'ow-kept', 'integration')" >/dev/null
+sql -q -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELECT secrets.set_secret('OPENWEATHER_API_KEY', 'ow-kept', 'integration')" >/dev/null
 ctl seed --manifest "$DIR/manifests/weather.json" --household "$HH"; expect_rc "seed again" 0
 expect "seeding again creates nothing" "get_weather: 0 created, 2 already present" "$out"
 expect "seeding never overwrites a value" "^ow-kept$" \
-  "$(sql -c "SELECT secrets.use_household('$HH')" -c "SELECT secrets.get_secret('OPENWEATHER_API_KEY', 'integration')")"
+  "$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELECT secrets.get_secret('OPENWEATHER_API_KEY', 'integration')")"
 ctl seed --manifest "$DIR/shape.json" --household "$HH"; expect_rc "seed a manifest with a bad field type" 3
 
 # ---------------------------------------------------------------- 4. households grant
@@ -202,7 +202,7 @@ expect_rc "an unreachable database" 1
 expect "an unreachable database is reported" "cannot connect to the database" "$out"
 
 # ---------------------------------------------------------------- 5. keys add / activate / retire
-sql -q -c "SELECT secrets.use_household('$HH')" \
+sql -q -c "SELECT secrets.use_household('$HH', for_session => true)" \
     -c "SELECT count(secrets.set_secret('ROT_' || i, 'value-' || i, 'integration')) FROM generate_series(1, $ROWS) i" >/dev/null
 ctl keys add;                     expect_rc "keys add" 0
 expect "keys add: version 2, version 1 stays active" "added key version 2 .*version 1 stays active" "$out"
@@ -217,8 +217,8 @@ expect "keys activate checks the server" "server reloaded: key version 2 is acti
 expect "keys activate points at rotate" "still encrypted under older versions: run 'secretsctl rotate'" "$out"
 ctl keys activate 9;              expect_rc "keys activate of a missing version" 1
 ctl keys status;                  expect_rc "keys status after activation" 0
-expect "status: version 1 inactive, still holds the rows" "^ +1 +no +yes +yes +[1-9][0-9]*$" "$out"
-expect "status: version 2 active" "^ +2 +yes +yes +yes +0$" "$out"
+expect "status: version 1 inactive, still holds the rows" "^ +1 +no +yes +yes +[1-9][0-9]* +[0-9a-f]{16} +[0-9a-f]{16} +match$" "$out"
+expect "status: version 2 active" "^ +2 +yes +yes +yes +0 +[0-9a-f]{16} +- +not recorded$" "$out"
 ctl keys retire 1;                expect_rc "keys retire of a version rows still use" 1
 expect "retire says how many values and what to do" "value\(s\) are still encrypted under key version 1; run 'secretsctl rotate' first" "$out"
 ctl keys retire 2;                expect_rc "keys retire of the active key" 1
@@ -256,7 +256,7 @@ else
   expect "rotate reports completion" "done: [0-9]+ row\(s\) rewrapped; every row is on key version 2" "$out"
   expect "no row is left on version 1" "^0$" "$(sql -c "SELECT coalesce(sum(rows), 0) FROM secrets.key_status() WHERE key_version = 1")"
   expect "every rotated row decrypts to its value" "^$ROWS$" \
-    "$(sql -c "SELECT secrets.use_household('$HH')" \
+    "$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" \
            -c "SELECT count(*) FROM secrets.decrypted_secrets WHERE key LIKE 'ROT\_%' AND decrypted_value = 'value-' || substr(key, 5)")"
   expect "every row's ciphertext names version 2" "^0$" \
     "$(sql -c "SELECT count(*) FROM secrets.secrets WHERE secrets.ciphertext_key_version(value) <> 2")"
@@ -269,7 +269,7 @@ else
   expect "version 2 stays, active" "^2 [0-9a-f]{64} active$" "$(cat "$KEY")"
   expect "the file is still mode 0600, owned by the server's user" "^600 $(cluster_owner)$" "$(stat -c '%a %U' "$KEY")"
   expect "values still decrypt after the retirement" "^ow-kept$" \
-    "$(sql -c "SELECT secrets.use_household('$HH')" -c "SELECT secrets.get_secret('OPENWEATHER_API_KEY', 'integration')")"
+    "$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELECT secrets.get_secret('OPENWEATHER_API_KEY', 'integration')")"
 fi
 
 # ---------------------------------------------------------------- 7. audit verify

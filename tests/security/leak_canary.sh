@@ -20,13 +20,13 @@ fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 q() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
-q -c "CREATE EXTENSION pgsecrets" -c "SELECT secrets.use_household('$HH')" >/dev/null
+q -c "CREATE EXTENSION pgsecrets" -c "SELECT secrets.use_household('$HH', for_session => true)" >/dev/null
 
 log_start=$(stat -c %s "$LOG")
 
 # 1. simple protocol, every value function
 q <<SQL >/dev/null
-SELECT secrets.use_household('$HH');
+SELECT secrets.use_household('$HH', for_session => true);
 SELECT secrets.set_secret('LEAK_SIMPLE', '$CANARY-simple', 'integration');
 SELECT secrets.create_secret('LEAK_CREATE', '$CANARY-create');
 SELECT secrets.update_secret('LEAK_CREATE', value => '$CANARY-update');
@@ -36,18 +36,18 @@ SELECT count(*) FROM secrets.decrypted_secrets;
 SQL
 
 # 2. failing statements that carry the value
-q -c "SELECT secrets.use_household('$HH')" \
+q -c "SELECT secrets.use_household('$HH', for_session => true)" \
   -c "SELECT secrets.set_secret('bad key', '$CANARY-badkey', 'integration')" >/dev/null 2>&1 || true
-q -c "SELECT secrets.use_household('$HH')" \
+q -c "SELECT secrets.use_household('$HH', for_session => true)" \
   -c "SELECT secrets.set_secret('LEAK_INT', '$CANARY-int', 'integration', 'int')" >/dev/null 2>&1 || true
-q -c "SELECT secrets.use_household('$HH')" \
+q -c "SELECT secrets.use_household('$HH', for_session => true)" \
   -c "SELECT secrets.set_secret('LEAK_CAST', '$CANARY-cast'::int::text, 'integration')" >/dev/null 2>&1 || true
-q -c "SELECT secrets.use_household('$HH')" \
+q -c "SELECT secrets.use_household('$HH', for_session => true)" \
   -c "SELECT secrets.create_secret('LEAK_SIMPLE', '$CANARY-dup')" >/dev/null 2>&1 || true
 
 # 3. extended protocol: the value travels as a bind parameter
 cat >"$PGSECRETS_TEST_DIR/leak.pgbench" <<'SQL'
-SELECT secrets.use_household(:hh);
+SELECT secrets.use_household(:hh, for_session => true);
 SELECT secrets.set_secret('LEAK_PARAM', :canary, 'integration');
 SELECT secrets.set_secret('bad key', :canary, 'integration');
 SQL
@@ -56,7 +56,7 @@ pgbench -n -M extended -t 1 -f "$PGSECRETS_TEST_DIR/leak.pgbench" \
 
 # 4. SQL-level PREPARE / EXECUTE: the value is in the EXECUTE's text
 q <<SQL >/dev/null
-SELECT secrets.use_household('$HH');
+SELECT secrets.use_household('$HH', for_session => true);
 PREPARE put_secret(text) AS SELECT secrets.set_secret('LEAK_PREPARED', \$1, 'integration');
 EXECUTE put_secret('$CANARY-prepared');
 EXECUTE  "put_secret" ('$CANARY-prepared-quoted');
@@ -65,12 +65,12 @@ SQL
 # 5. a stored value cast to a type whose errors quote their input
 #    (regclass: "relation ... does not exist"; json: a DETAIL and a CONTEXT)
 q <<SQL >/dev/null
-SELECT secrets.use_household('$HH');
+SELECT secrets.use_household('$HH', for_session => true);
 SELECT (secrets.set_secret('LEAK_AS_NAME', '$CANARY-regclass', 'integration')).key;
 SELECT (secrets.set_secret('LEAK_AS_JSON', '$CANARY-json', 'integration')).key;
 SQL
 for cast in regclass regrole regproc json jsonb int date; do
-  q -c "SELECT secrets.use_household('$HH')" \
+  q -c "SELECT secrets.use_household('$HH', for_session => true)" \
     -c "SELECT secrets.get_secret('LEAK_AS_$( [ "$cast" = regclass ] || [ "$cast" = regrole ] || [ "$cast" = regproc ] && echo NAME || echo JSON)', 'integration')::$cast" \
     >/dev/null 2>&1 || true
 done
@@ -80,7 +80,7 @@ q <<SQL >/dev/null
 LOAD 'auto_explain';
 SET auto_explain.log_min_duration = 0;
 SET auto_explain.log_verbose = on;
-SELECT secrets.use_household('$HH');
+SELECT secrets.use_household('$HH', for_session => true);
 SELECT (secrets.set_secret('LEAK_EXPLAINED', '$CANARY-autoexplain', 'integration')).key;
 SQL
 
@@ -113,7 +113,7 @@ case $found in
 esac
 
 # The rows are there, encrypted: the canary was really written.
-rows=$(q -At -c "SELECT secrets.use_household('$HH')" -c "SELECT count(*) FROM secrets.decrypted_secrets WHERE decrypted_value LIKE 'canary-%'" | tail -1)
+rows=$(q -At -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELECT count(*) FROM secrets.decrypted_secrets WHERE decrypted_value LIKE 'canary-%'" | tail -1)
 if [ "$rows" -ge 7 ]; then pass "$rows canary rows stored and decryptable"; else fail "expected at least 7 canary rows, got $rows"; fi
 
 psql -X -q -d postgres -c "DROP DATABASE $DB"
