@@ -30,6 +30,7 @@
 namespace secretsd::http {
 
 class CappedSocketStream;
+class OwnedSocket;
 
 struct ServerOptions {
   std::size_t worker_threads = 8;
@@ -45,9 +46,13 @@ struct ServerOptions {
   std::chrono::seconds keep_alive_timeout{5};
   // nginx's default since 1.19.10: a client that races a close is rare.
   std::size_t keep_alive_max_requests = 1000;
-  // How long an early close (413, 503, ...) drains the peer's leftover input
-  // so that the response is not lost to a TCP reset.
-  std::chrono::milliseconds close_linger{500};
+  // How long, and how many bytes, an early close (413, a refused head, ...)
+  // drains the peer's leftover input so that the response is not lost to a
+  // TCP reset (OwnedSocket). A client that reads the answer closes at once;
+  // the bounds only hold back one that keeps sending: what it has in flight
+  // on loopback (socket buffers autotune to several MiB) must fit.
+  std::chrono::milliseconds close_linger{2000};
+  std::size_t close_drain_bytes = 16u << 20;
 };
 
 // What a route handler sees. `body` is the complete, size-checked request
@@ -109,6 +114,9 @@ class Server : private httplib::Server {
   void serve_connection(socket_t sock);
   void refuse_overloaded(socket_t sock);
   bool wait_for_next_request(const CappedSocketStream& stream, socket_t sock) const;
+  // False when the connection must end: the head was refused (answered
+  // here), timed out (408) or never came.
+  bool read_screened_head(CappedSocketStream& stream, OwnedSocket& owned) const;
 
   void install_hooks();
   HandlerResponse screen_request(const httplib::Request& req, httplib::Response& res) const;
