@@ -10,6 +10,11 @@
 // - a handler that fails a body read leaves the rest of the body on the
 //   connection, where httplib parses it as further requests: any early
 //   answer here closes the connection instead;
+// - header values are percent-decoded and read as C strings (cut at NUL),
+//   and "Name : v" or folded lines are kept: every head is read whole and
+//   screened as raw bytes first (head_screen.h), refusals answered here;
+// - an early close over unread input resets the connection, and a client
+//   still sending never reads the 413: OwnedSocket drains before closing;
 // - exception text leaks in an EXCEPTION_WHAT response header: handlers run
 //   guarded and an exception handler answers a generic 500;
 // - errors without a body get a JSON body; the thread pool's backlog is

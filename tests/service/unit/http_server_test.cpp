@@ -135,6 +135,19 @@ TEST_F(HttpServerTest, EndlessChunkedBodyIs413AndServerStaysUp) {
   EXPECT_EQ(r->status, 200);
 }
 
+// Chunk framing can use up the stream's byte cap (head + 2 x body + 4 KiB)
+// before the decoded body reaches max_body_bytes: still 413, not 400.
+TEST_F(HttpServerTest, ChunkFramingOverTheByteCapIs413) {
+  RawSocket s(running_->port());
+  ASSERT_TRUE(s.connected());
+  std::string body;
+  for (int i = 0; i < 1000; ++i) body += "1;padding-padding-padding\r\na\r\n";  // 1000 body bytes, 30 KB framed
+  s.send_all("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + body + "0\r\n\r\n");
+  std::string resp = s.read_all(3000);
+  EXPECT_EQ(resp.rfind("HTTP/1.1 413", 0), 0u) << resp.substr(0, 200);
+  EXPECT_NE(resp.find(R"({"statusCode":413,"message":"Payload too large"})"), std::string::npos);
+}
+
 TEST_F(HttpServerTest, OverlongRequestLineIsNotBuffered) {
   RawSocket s(running_->port());
   ASSERT_TRUE(s.connected());
