@@ -32,6 +32,8 @@ bool require_admin(http::Exchange& ex, const App& app) {
     http::error_response(ex.res, 401, "Admin key required");
     return false;
   }
+  // The value as sent: no '%' or NUL gets past http/head_screen.h, so
+  // httplib's decoding left it unchanged.
   if (!constant_time_equal(ex.req.get_header_value("X-Admin-Key"), *app.config.admin_api_key)) {
     http::error_response(ex.res, 401, "Invalid admin key");
     return false;

@@ -148,6 +148,9 @@ const char* Caller::kind_name() const {
   return "unknown";
 }
 
+// Every credential header read here is its raw bytes as sent, at most one of
+// each: http/head_screen.h refuses '%', NUL and repeats in them before
+// httplib parses (and would percent-decode or cut) them.
 AuthResult authenticate(const httplib::Request& req, App& app) {
   if (req.has_header("Authorization")) {
     return authenticate_user(req.get_header_value("Authorization"), app);

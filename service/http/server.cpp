@@ -63,10 +63,10 @@ bool iequals(const std::string& a, const std::string& b) {
          });
 }
 
-// nullopt when present but not a plain decimal number.
+// nullopt when present but not a plain decimal number. A second
+// Content-Length never gets here (screen_head).
 std::optional<std::uint64_t> content_length(const httplib::Request& req) {
   if (!req.has_header("Content-Length")) return 0;
-  if (req.get_header_value_count("Content-Length") != 1) return std::nullopt;
   const std::string v = req.get_header_value("Content-Length");
   if (v.empty() || v.size() > 19 ||
       !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -101,13 +101,26 @@ BodyRead read_capped_body(const httplib::Request& req, const httplib::ContentRea
   return ok ? BodyRead::Ok : BodyRead::Failed;
 }
 
-std::string overload_response() {
-  const std::string body = R"({"statusCode":503,"message":"Service unavailable"})";
-  return "HTTP/1.1 503 Service Unavailable\r\n"
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 408: return "Request Timeout";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+// A whole error response for the connection loop to send itself, when no
+// httplib::Request exists (a refused head, an overload): the JSON error
+// shape, then the connection closes.
+std::string canned_response(int status, std::string_view message, std::string_view extra_headers = "") {
+  const std::string body = nlohmann::json{{"statusCode", status}, {"message", message}}.dump();
+  return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) + "\r\n" +
          "Content-Type: application/json\r\n"
-         "Content-Length: " + std::to_string(body.size()) + "\r\n"
-         "Retry-After: 1\r\n"
+         "Content-Length: " + std::to_string(body.size()) + "\r\n" + std::string(extra_headers) +
          "Cache-Control: no-store\r\n"
+         "X-Content-Type-Options: nosniff\r\n"
          "Connection: close\r\n"
          "\r\n" + body;
 }
@@ -165,9 +178,10 @@ httplib::Server::HandlerResponse Server::screen_request(const httplib::Request& 
   auto length = content_length(req);
   bool chunked = is_chunked(req);
   if (!length) return reject(400);
-  if (chunked && (req.has_header("Content-Length") || req.get_header_value_count("Transfer-Encoding") != 1 ||
-                  !iequals(req.get_header_value("Transfer-Encoding"), "chunked"))) {
-    return reject(400);  // ambiguous framing: the classic smuggling vector
+  // Ambiguous framing, the classic smuggling vector (a second
+  // Transfer-Encoding never gets here: screen_head).
+  if (chunked && (req.has_header("Content-Length") || !iequals(req.get_header_value("Transfer-Encoding"), "chunked"))) {
+    return reject(400);
   }
   bool has_body = chunked || *length > 0;
   if (has_body && !method_takes_body(req.method)) return reject(400);
@@ -252,8 +266,13 @@ httplib::Server::HandlerWithContentReader Server::body_route(RouteHandler handle
         return;
       case BodyRead::Failed: {
         close_after_response(res);
-        const bool slow = t_scope != nullptr && t_scope->stream != nullptr && t_scope->stream->timed_out();
-        error_response(res, slow ? 408 : 400, default_message(slow ? 408 : 400));
+        const CappedSocketStream* stream = t_scope != nullptr ? t_scope->stream : nullptr;
+        // Chunk framing can outgrow the stream's byte cap before the
+        // decoded body reaches max_body_bytes (1-byte chunks): still 413.
+        const int status = stream != nullptr && stream->cap_exceeded() ? 413
+                           : stream != nullptr && stream->timed_out()  ? 408
+                                                                       : 400;
+        error_response(res, status, default_message(status));
         return;
       }
       case BodyRead::Ok:
@@ -333,7 +352,7 @@ bool Server::process_and_close_socket(socket_t sock) {
 void Server::refuse_overloaded(socket_t sock) {
   OwnedSocket owned(sock);
   // A fresh socket's send buffer is empty: this write completes at once.
-  static const std::string response = overload_response();
+  static const std::string response = canned_response(503, default_message(503), "Retry-After: 1\r\n");
   ::send(sock, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   // No linger: refusals run one after another, so a crowd of idle
   // connections must not make each one cost the linger time (the close
@@ -362,6 +381,43 @@ bool Server::wait_for_next_request(const CappedSocketStream& stream, socket_t so
   return false;
 }
 
+// Refusals of a head are answered here, before httplib parses a byte of it
+// (so no handler runs and no "100 Continue" goes out), and end the
+// connection: what follows a head that was not understood cannot be framed.
+bool Server::read_screened_head(CappedSocketStream& stream, OwnedSocket& owned) const {
+  const auto start = std::chrono::steady_clock::now();
+  int status = 0;
+  std::string_view message;
+  switch (stream.read_head()) {
+    case HeadStatus::Ready:
+      return true;
+    case HeadStatus::Closed:
+      return false;
+    case HeadStatus::TimedOut:
+      status = 408;
+      message = default_message(408);
+      break;
+    case HeadStatus::Refused:
+      status = stream.head_refusal().status;
+      message = stream.head_refusal().message;
+      break;
+  }
+  const std::string response = canned_response(status, message);
+  stream.write(response.data(), response.size());
+  stream.flush();
+  owned.set_linger(options_.close_linger, options_.close_drain_bytes);
+  if (access_log_ != nullptr) {
+    AccessRecord record;
+    record.time = std::chrono::system_clock::now();
+    record.status = status;
+    record.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    int port = 0;
+    stream.get_remote_ip_and_port(record.remote_addr, port);
+    access_log_->write(record);
+  }
+  return false;
+}
+
 void Server::serve_connection(socket_t sock) {
   OwnedSocket owned(sock);
   // httplib writes a response's head and body in separate send()s; with
@@ -385,15 +441,15 @@ void Server::serve_connection(socket_t sock) {
     scope.stream = &stream;
     ScopeBinding binding(scope);
     stream.start_request();
+    if (!read_screened_head(stream, owned)) return;
     bool last = served + 1 == max_requests;
     bool client_closes = false;
     // Ranges are ignored: a Range header listing thousands of overlapping
     // ranges would make httplib build a response many times the file.
     bool ok = process_request(stream, last, client_closes, [](httplib::Request& req) { req.ranges.clear(); });
     ok = stream.flush() && ok;
-    if (!scope.screened || scope.close_connection || stream.cap_exceeded() || stream.timed_out() ||
-        stream.framing_error()) {
-      owned.set_linger(options_.close_linger);
+    if (!scope.screened || scope.close_connection || stream.cap_exceeded() || stream.timed_out()) {
+      owned.set_linger(options_.close_linger, options_.close_drain_bytes);
       return;
     }
     if (!ok || client_closes) return;

@@ -10,6 +10,11 @@
 // - a handler that fails a body read leaves the rest of the body on the
 //   connection, where httplib parses it as further requests: any early
 //   answer here closes the connection instead;
+// - header values are percent-decoded and read as C strings (cut at NUL),
+//   and "Name : v" or folded lines are kept: every head is read whole and
+//   screened as raw bytes first (head_screen.h), refusals answered here;
+// - an early close over unread input resets the connection, and a client
+//   still sending never reads the 413: OwnedSocket drains before closing;
 // - exception text leaks in an EXCEPTION_WHAT response header: handlers run
 //   guarded and an exception handler answers a generic 500;
 // - errors without a body get a JSON body; the thread pool's backlog is
@@ -30,6 +35,7 @@
 namespace secretsd::http {
 
 class CappedSocketStream;
+class OwnedSocket;
 
 struct ServerOptions {
   std::size_t worker_threads = 8;
@@ -45,9 +51,13 @@ struct ServerOptions {
   std::chrono::seconds keep_alive_timeout{5};
   // nginx's default since 1.19.10: a client that races a close is rare.
   std::size_t keep_alive_max_requests = 1000;
-  // How long an early close (413, 503, ...) drains the peer's leftover input
-  // so that the response is not lost to a TCP reset.
-  std::chrono::milliseconds close_linger{500};
+  // How long, and how many bytes, an early close (413, a refused head, ...)
+  // drains the peer's leftover input so that the response is not lost to a
+  // TCP reset (OwnedSocket). A client that reads the answer closes at once;
+  // the bounds only hold back one that keeps sending: what it has in flight
+  // on loopback (socket buffers autotune to several MiB) must fit.
+  std::chrono::milliseconds close_linger{2000};
+  std::size_t close_drain_bytes = 16u << 20;
 };
 
 // What a route handler sees. `body` is the complete, size-checked request
@@ -109,6 +119,9 @@ class Server : private httplib::Server {
   void serve_connection(socket_t sock);
   void refuse_overloaded(socket_t sock);
   bool wait_for_next_request(const CappedSocketStream& stream, socket_t sock) const;
+  // False when the connection must end: the head was refused (answered
+  // here), timed out (408) or never came.
+  bool read_screened_head(CappedSocketStream& stream, OwnedSocket& owned) const;
 
   void install_hooks();
   HandlerResponse screen_request(const httplib::Request& req, httplib::Response& res) const;

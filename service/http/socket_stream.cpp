@@ -56,29 +56,43 @@ void CappedSocketStream::start_request() {
   delivered_ = 0;
   cap_exceeded_ = false;
   timed_out_ = false;
-  framing_error_ = false;
   reading_request_ = false;
-  head_bytes_ = 0;
-  head_prev_[0] = head_prev_[1] = 0;
-  head_done_ = false;
+  head_refusal_ = {400, ""};
 }
 
-// httplib's header parser drops a line that ends in a bare LF instead of
-// refusing it; a "Content-Length: N\n" dropped that way turns the body into
-// the next request. Lines must end in CRLF, and the head must fit the cap.
-bool CappedSocketStream::check_head(const char* data, std::size_t n) {
-  for (std::size_t i = 0; i < n && !head_done_; ++i) {
-    const char c = data[i];
-    if (++head_bytes_ > limits_.header_byte_cap || (c == '\n' && head_prev_[1] != '\r')) {
-      framing_error_ = true;
-      return false;
-    }
-    // "\r\n\r\n": prev = {'\n', '\r'} and this '\n' ends the blank line.
-    if (c == '\n' && head_prev_[0] == '\n' && head_prev_[1] == '\r') head_done_ = true;
-    head_prev_[0] = head_prev_[1];
-    head_prev_[1] = c;
+std::size_t CappedSocketStream::find_head_end(std::size_t& scanned) const {
+  const std::size_t limit = std::min(buf_.size(), buf_pos_ + limits_.header_byte_cap);
+  for (; scanned < limit; ++scanned) {
+    if (buf_[scanned] != '\n') continue;
+    const std::size_t line_end = scanned + 1;
+    if (scanned == buf_pos_ || buf_[scanned - 1] != '\r') return line_end;  // bare LF
+    if (line_end - buf_pos_ >= 4 && buf_.compare(line_end - 4, 4, "\r\n\r\n") == 0) return line_end;
   }
-  return true;
+  return 0;
+}
+
+HeadStatus CappedSocketStream::read_head() {
+  // Drop what earlier requests consumed, so the head starts at buf_pos_ 0
+  // and the buffer stays within the head cap plus one recv.
+  buf_.erase(0, buf_pos_);
+  buf_pos_ = 0;
+  reading_request_ = true;
+  deadline_ = std::chrono::steady_clock::now() + limits_.request_timeout;
+  std::size_t scanned = 0;
+  for (;;) {
+    if (const std::size_t end = find_head_end(scanned); end != 0) {
+      if (auto refusal = screen_head(std::string_view(buf_).substr(0, end))) {
+        head_refusal_ = *refusal;
+        return HeadStatus::Refused;
+      }
+      return HeadStatus::Ready;
+    }
+    if (scanned >= limits_.header_byte_cap) {
+      head_refusal_ = head_too_large();
+      return HeadStatus::Refused;
+    }
+    if (!fill_buffer()) return timed_out_ ? HeadStatus::TimedOut : HeadStatus::Closed;
+  }
 }
 
 std::chrono::milliseconds CappedSocketStream::next_wait() const {
@@ -101,9 +115,14 @@ bool CappedSocketStream::is_writable() const {
 // wait_for_next_request() saw arrive is read without a second poll.
 bool CappedSocketStream::fill_buffer() {
   if (!flush()) return false;  // e.g. "100 Continue" must reach the client first
+  if (buf_pos_ == buf_.size()) {
+    buf_.clear();
+    buf_pos_ = 0;
+  }
+  char chunk[4096];
   ssize_t n;
   for (;;) {
-    n = ::recv(sock_, buf_, sizeof(buf_), MSG_DONTWAIT);
+    n = ::recv(sock_, chunk, sizeof(chunk), MSG_DONTWAIT);
     if (n >= 0) break;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
@@ -116,8 +135,7 @@ bool CappedSocketStream::fill_buffer() {
     }
   }
   if (n == 0) return false;
-  buf_pos_ = 0;
-  buf_len_ = static_cast<std::size_t>(n);
+  buf_.append(chunk, static_cast<std::size_t>(n));
   return true;
 }
 
@@ -126,14 +144,9 @@ ssize_t CappedSocketStream::read(char* ptr, size_t size) {
     cap_exceeded_ = true;
     return -1;
   }
-  if (!reading_request_) {
-    reading_request_ = true;
-    deadline_ = std::chrono::steady_clock::now() + limits_.request_timeout;
-  }
   if (!has_buffered_input() && !fill_buffer()) return -1;
-  std::size_t n = std::min({size, buf_len_ - buf_pos_, limits_.request_byte_cap - delivered_});
-  if (!head_done_ && !check_head(buf_ + buf_pos_, n)) return -1;
-  std::memcpy(ptr, buf_ + buf_pos_, n);
+  std::size_t n = std::min({size, buf_.size() - buf_pos_, limits_.request_byte_cap - delivered_});
+  std::memcpy(ptr, buf_.data() + buf_pos_, n);
   buf_pos_ += n;
   delivered_ += n;
   return static_cast<ssize_t>(n);

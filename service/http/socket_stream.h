@@ -10,6 +10,8 @@
 
 #include <httplib.h>
 
+#include "http/head_screen.h"
+
 namespace secretsd::http {
 
 struct StreamLimits {
@@ -23,20 +25,30 @@ struct StreamLimits {
   std::size_t request_byte_cap = 2u << 20;
 };
 
+// What read_head() found.
+enum class HeadStatus {
+  Ready,     // a screened head is buffered: httplib may parse it
+  Refused,   // head_refusal() says how to answer; then close
+  TimedOut,  // the request deadline passed first (408, then close)
+  Closed,    // the peer closed or the read failed: close without answer
+};
+
 class CappedSocketStream final : public httplib::Stream {
  public:
   CappedSocketStream(socket_t sock, StreamLimits limits);
 
   // Call before each request on a kept-alive connection.
   void start_request();
+  // Reads the request head (up to and including its blank line) into the
+  // buffer before httplib sees a byte of it, and screens it (head_screen.h).
+  // httplib then parses the buffered head through read().
+  HeadStatus read_head();
+  const HeadRefusal& head_refusal() const { return head_refusal_; }
   bool cap_exceeded() const { return cap_exceeded_; }
   // The request took longer than request_timeout to arrive.
   bool timed_out() const { return timed_out_; }
-  // The head had a line ended by a bare LF (which httplib would silently
-  // drop, Content-Length included) or outgrew header_byte_cap.
-  bool framing_error() const { return framing_error_; }
   // Pipelined bytes already read past the previous request.
-  bool has_buffered_input() const { return buf_pos_ < buf_len_; }
+  bool has_buffered_input() const { return buf_pos_ < buf_.size(); }
 
   bool is_readable() const override;
   bool is_writable() const override;
@@ -52,9 +64,12 @@ class CappedSocketStream final : public httplib::Stream {
   socket_t socket() const override { return sock_; }
 
  private:
+  // Appends what one recv() returns to the buffer; false on EOF, error or
+  // timeout (timed_out_ tells which).
   bool fill_buffer();
-  // Checks the head bytes about to be delivered; false on a framing error.
-  bool check_head(const char* data, std::size_t n);
+  // Where the head in the buffer ends (past its blank line, or past a line
+  // ended by a bare LF, which the screen refuses), or 0 if not yet.
+  std::size_t find_head_end(std::size_t& scanned) const;
   // How long the next wait for input may last: the read timeout, or less
   // when the request's deadline is nearer (zero once it has passed).
   std::chrono::milliseconds next_wait() const;
@@ -65,19 +80,15 @@ class CappedSocketStream final : public httplib::Stream {
   std::size_t delivered_ = 0;
   bool cap_exceeded_ = false;
   bool timed_out_ = false;
-  bool framing_error_ = false;
   bool reading_request_ = false;  // the first byte of this request was read
-  // Scanning the head: bytes so far, the last two bytes, whether the blank
-  // line that ends it has been seen.
-  std::size_t head_bytes_ = 0;
-  char head_prev_[2] = {0, 0};
-  bool head_done_ = false;
+  HeadRefusal head_refusal_{400, ""};
   std::chrono::steady_clock::time_point deadline_{};
-  // httplib's line reader asks for one byte at a time; the buffer turns that
-  // into one recv per 4 KiB.
-  char buf_[4096];
+  // Input read and not yet handed to httplib: buf_[buf_pos_, size). httplib's
+  // line reader asks for one byte at a time; the buffer turns that into one
+  // recv per 4 KiB. A head is read whole into it (at most header_byte_cap
+  // plus one recv) before httplib parses it.
+  std::string buf_;
   std::size_t buf_pos_ = 0;
-  std::size_t buf_len_ = 0;
   std::string pending_output_;
   std::string remote_ip_;
   int remote_port_ = -1;
@@ -88,10 +99,13 @@ class CappedSocketStream final : public httplib::Stream {
 // Waits up to `timeout` for `sock` to become readable (data or EOF).
 bool wait_readable(socket_t sock, std::chrono::milliseconds timeout);
 
-// Owns an accepted socket. Closing sends FIN first and drains what the peer
-// still sends for up to `linger` (at most `max_drain` bytes): closing with
-// unread input makes the kernel send RST, and an RST can make the client
-// discard the 413/503 we just wrote before it reads it.
+// Owns an accepted socket. Closing sends FIN first, then reads and drops
+// what the peer still sends until it closes too, for at most `linger` and
+// `max_drain` bytes: closing with unread input, or input arriving after the
+// close, makes the kernel send RST, and a client still writing a body gets
+// that RST as a failed write ("Broken pipe") and never reads the 413/400 we
+// wrote before it. A client that reads the answer sees our FIN and closes,
+// which ends the drain at once.
 class OwnedSocket {
  public:
   explicit OwnedSocket(socket_t sock) : sock_(sock) {}
@@ -100,9 +114,12 @@ class OwnedSocket {
   OwnedSocket& operator=(const OwnedSocket&) = delete;
 
   socket_t get() const { return sock_; }
-  // Only closes that may leave unread input (an early 413, a 503) need it;
-  // a clean end of a keep-alive connection closes at once.
-  void set_linger(std::chrono::milliseconds linger) { linger_ = linger; }
+  // Only closes that may leave unread input (an early 413, a refused head)
+  // need it; a clean end of a keep-alive connection closes at once.
+  void set_linger(std::chrono::milliseconds linger, std::size_t max_drain) {
+    linger_ = linger;
+    max_drain_ = max_drain;
+  }
 
  private:
   socket_t sock_;

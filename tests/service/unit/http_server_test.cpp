@@ -31,6 +31,9 @@ ServerOptions small_limits() {
   o.write_timeout = 2000ms;
   o.keep_alive_timeout = std::chrono::seconds(2);
   o.close_linger = 300ms;
+  // Small, so that the tests of endless input see the reading stop well
+  // before their own bound (the 16 MiB default drains a whole upload).
+  o.close_drain_bytes = 1u << 20;
   return o;
 }
 
@@ -130,6 +133,19 @@ TEST_F(HttpServerTest, EndlessChunkedBodyIs413AndServerStaysUp) {
   auto r = client().Get("/api/secrets/STILL_UP");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+// Chunk framing can use up the stream's byte cap (head + 2 x body + 4 KiB)
+// before the decoded body reaches max_body_bytes: still 413, not 400.
+TEST_F(HttpServerTest, ChunkFramingOverTheByteCapIs413) {
+  RawSocket s(running_->port());
+  ASSERT_TRUE(s.connected());
+  std::string body;
+  for (int i = 0; i < 1000; ++i) body += "1;padding-padding-padding\r\na\r\n";  // 1000 body bytes, 30 KB framed
+  s.send_all("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + body + "0\r\n\r\n");
+  std::string resp = s.read_all(3000);
+  EXPECT_EQ(resp.rfind("HTTP/1.1 413", 0), 0u) << resp.substr(0, 200);
+  EXPECT_NE(resp.find(R"({"statusCode":413,"message":"Payload too large"})"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, OverlongRequestLineIsNotBuffered) {
