@@ -80,9 +80,8 @@ typedef struct LockedState
 } LockedState;
 
 /* What the postmaster publishes: no key, only what proves which keys. */
-typedef struct KeyringShared
+typedef struct Published
 {
-	pg_atomic_uint32 change;	/* odd while the postmaster writes */
 	uint64		generation;
 	bool		loaded;
 	unsigned char digest[PGSECRETS_FINGERPRINT_BYTES];
@@ -90,6 +89,12 @@ typedef struct KeyringShared
 	uint64		refused;
 	TimestampTz last_reload;
 	char		last_error[ERROR_TEXT_MAX];
+} Published;
+
+typedef struct KeyringShared
+{
+	pg_atomic_uint32 change;	/* odd while the postmaster writes */
+	Published	pub;
 } KeyringShared;
 
 static LockedState *locked = NULL;
@@ -401,8 +406,12 @@ keyring_fingerprint_text(const unsigned char fp[PGSECRETS_FINGERPRINT_BYTES], ch
 
 /* ---------------------------------------------------------- shared memory */
 
+/*
+ * Publishes the postmaster's state under the sequence lock; a reload (or a
+ * refused one) is counted here too, so readers never see half of it.
+ */
 static void
-publish(bool adopted, const char *error)
+publish(bool adopted, const char *error, bool reloaded, bool refused)
 {
 	uint32		c;
 
@@ -411,36 +420,31 @@ publish(bool adopted, const char *error)
 	c = pg_atomic_read_u32(&shared->change);
 	pg_atomic_write_u32(&shared->change, c + 1);
 	pg_write_barrier();
-	shared->generation = local_generation;
-	shared->loaded = ring_loaded;
-	memcpy(shared->digest, ring_digest, sizeof(ring_digest));
+	if (reloaded)
+	{
+		shared->pub.reloads++;
+		shared->pub.last_reload = GetCurrentTimestamp();
+	}
+	if (refused)
+		shared->pub.refused++;
+	shared->pub.generation = local_generation;
+	shared->pub.loaded = ring_loaded;
+	memcpy(shared->pub.digest, ring_digest, sizeof(ring_digest));
 	if (error != NULL)
-		strlcpy(shared->last_error, error, sizeof(shared->last_error));
+		strlcpy(shared->pub.last_error, error, sizeof(shared->pub.last_error));
 	else if (adopted)
-		shared->last_error[0] = '\0';
+		shared->pub.last_error[0] = '\0';
 	pg_write_barrier();
 	pg_atomic_write_u32(&shared->change, c + 2);
 }
 
-typedef struct SharedSnapshot
-{
-	uint64		generation;
-	bool		loaded;
-	unsigned char digest[PGSECRETS_FINGERPRINT_BYTES];
-	uint64		reloads;
-	uint64		refused;
-	TimestampTz last_reload;
-	char		last_error[ERROR_TEXT_MAX];
-} SharedSnapshot;
-
 /* A consistent copy of what the postmaster published (a sequence lock). */
 static void
-snapshot(SharedSnapshot *s)
+snapshot(Published *s)
 {
 	for (;;)
 	{
 		uint32		before = pg_atomic_read_u32(&shared->change);
-		uint32		after;
 
 		if (before & 1)
 		{
@@ -448,16 +452,9 @@ snapshot(SharedSnapshot *s)
 			continue;
 		}
 		pg_read_barrier();
-		s->generation = shared->generation;
-		s->loaded = shared->loaded;
-		memcpy(s->digest, shared->digest, sizeof(s->digest));
-		s->reloads = shared->reloads;
-		s->refused = shared->refused;
-		s->last_reload = shared->last_reload;
-		memcpy(s->last_error, shared->last_error, sizeof(s->last_error));
+		memcpy(s, &shared->pub, sizeof(Published));
 		pg_read_barrier();
-		after = pg_atomic_read_u32(&shared->change);
-		if (before == after)
+		if (pg_atomic_read_u32(&shared->change) == before)
 			return;
 	}
 }
@@ -486,7 +483,7 @@ keyring_shmem_startup(void)
 		pg_atomic_init_u32(&shared->change, 0);
 		if (local_generation == 0)
 			local_generation = 1;
-		publish(ring_loaded, ring_loaded ? NULL : load_error);
+		publish(ring_loaded, ring_loaded ? NULL : load_error, false, false);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -554,20 +551,13 @@ reload_in_postmaster(const char *file, const char *command)
 	sodium_memzero(&locked->next, sizeof(KeyRing));
 	sodium_mprotect_readonly(locked);
 
-	if (shared != NULL)
-	{
-		shared->reloads++;
-		shared->last_reload = GetCurrentTimestamp();
-		if (!ok)
-			shared->refused++;
-	}
 	if (!ok)
 	{
 		ereport(WARNING,
 				(errmsg("pgsecrets: the key source was refused at reload: %s", load_error),
 				 errdetail(ring_loaded ? "The root keys loaded before stay in force in every session."
 						   : "No root key is loaded.")));
-		publish(false, load_error);
+		publish(false, load_error, true, true);
 		return;
 	}
 	if (changed)
@@ -578,7 +568,7 @@ reload_in_postmaster(const char *file, const char *command)
 						locked->ring.nkeys, locked->ring.keys[locked->ring.active].version,
 						local_generation)));
 	}
-	publish(true, NULL);
+	publish(true, NULL, true, false);
 }
 
 /*
@@ -605,7 +595,7 @@ keyring_setting_changed(const char *file, const char *command)
 static void
 sync_with_postmaster(void)
 {
-	SharedSnapshot snap;
+	Published snap;
 	bool		ok;
 	unsigned char digest[PGSECRETS_FINGERPRINT_BYTES];
 
@@ -895,7 +885,7 @@ pgsecrets_keyring_state(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Datum		values[7];
 	bool		nulls[7] = {false};
-	SharedSnapshot snap = {0};
+	Published snap = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "pgsecrets: keyring_state must return a row");
