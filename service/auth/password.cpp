@@ -1,15 +1,19 @@
 #include "auth/password.h"
 
 #include <array>
+#include <atomic>
 #include <stdexcept>
 
 #include <sodium.h>
 
 #include "auth/encoding.h"
+#include "auth/password_stats.h"
 #include "auth/sodium_init.h"
 
 namespace secretsd {
 namespace {
+
+std::atomic<std::uint64_t> verification_count{0};
 
 constexpr std::size_t kMiB = 1024 * 1024;
 
@@ -111,6 +115,7 @@ bool PasswordHasher::verify(std::string_view password,
                             std::string_view encoded_hash) const noexcept {
   try {
     HashingSlots::Slot slot(slots_);
+    ++verification_count;
     return verify_password(password, encoded_hash);
   } catch (...) {  // std::system_error from the mutex: fail closed
     return false;
@@ -125,5 +130,7 @@ void PasswordHasher::dummy_verify(std::string_view password) const noexcept {
   // The random password was discarded, so this cannot match anything.
   static_cast<void>(verify(password, dummy_hash_));
 }
+
+std::uint64_t argon2_verifications() noexcept { return verification_count.load(); }
 
 }  // namespace secretsd

@@ -2,7 +2,9 @@
 # Nonces come from a per-backend pool (extension/nonce_pool.c). Backends are
 # forked from one postmaster, so this checks what a single-backend regress
 # test cannot: concurrent backends never hand out the same nonce, and a
-# backend's nonces do not repeat across many pool refills.
+# backend's nonces do not repeat across many pool refills. (It cannot test
+# the pool's fork guard: a postmaster never fills the pool, so its children
+# start empty. extension.nonce_pool_fork, tests/extension/unit, does.)
 # Runs against the cluster scripts/test.sh started.
 set -euo pipefail
 [ "${PGSECRETS_TEST_DB:-0}" = 1 ] || { echo "needs scripts/test.sh"; exit 77; }

@@ -4,6 +4,12 @@
 # failing statement), the WAL or the table files after a checkpoint.
 # A control value written to a plain table must be found in the same places,
 # which proves the search would have seen the canary.
+# What the client receives is checked too: each failing cast of a decrypted
+# value and each constraint violation over one must reach the client with
+# its SQLSTATE and without the canary, beside a control (the same failure on
+# a plain value) that must show the client its input under the same SQLSTATE:
+# proof that the case hits the error it is meant to and that the search sees
+# what the client got.
 # Runs against the cluster scripts/test.sh started (PGSECRETS_TEST_DIR).
 set -euo pipefail
 : "${PGSECRETS_TEST_DIR:?run through scripts/test.sh}"
@@ -63,17 +69,54 @@ EXECUTE  "put_secret" ('$CANARY-prepared-quoted');
 SQL
 
 # 5. a stored value cast to a type whose errors quote their input
-#    (regclass: "relation ... does not exist"; json: a DETAIL and a CONTEXT)
+#    (regclass: "relation ... does not exist"; json: a DETAIL and a CONTEXT,
+#    which quote a whole token: the JSON value opens a string so that the
+#    token is all of the canary, not just the word before its first dash)
 q <<SQL >/dev/null
 SELECT secrets.use_household('$HH', for_session => true);
 SELECT (secrets.set_secret('LEAK_AS_NAME', '$CANARY-regclass', 'integration')).key;
-SELECT (secrets.set_secret('LEAK_AS_JSON', '$CANARY-json', 'integration')).key;
+SELECT (secrets.set_secret('LEAK_AS_JSON', '"$CANARY-json', 'integration')).key;
 SQL
-for cast in regclass regrole regproc json jsonb int date; do
-  q -c "SELECT secrets.use_household('$HH', for_session => true)" \
-    -c "SELECT secrets.get_secret('LEAK_AS_$( [ "$cast" = regclass ] || [ "$cast" = regrole ] || [ "$cast" = regproc ] && echo NAME || echo JSON)', 'integration')::$cast" \
-    >/dev/null 2>&1 || true
+# What the client receives (psql's stdout and stderr, errors with their
+# SQLSTATE): client_case NAME SQLSTATE CONTROL_SQL CANARY_SQL.
+client() {
+  psql -X -q -At -d "$DB" -v VERBOSITY=verbose -c "SELECT secrets.use_household('$HH', for_session => true)" \
+    -c "$1" 2>&1 | grep -v '^$' || true
+}
+client_case() {
+  local name=$1 state=$2 out
+  out=$(client "$3")
+  if grep -q "ERROR:  $state:" <<<"$out" && grep -q "$CONTROL" <<<"$out"; then
+    pass "control: $name fails with $state and shows the client its input"
+  else
+    fail "control: $name did not fail with $state showing its input"; sed 's/^/       /' <<<"$out" | head -4
+  fi
+  out=$(client "$4")
+  if grep -q "ERROR:  $state:" <<<"$out"; then pass "$name: the client got the error ($state)"
+  else fail "$name: the client did not get a $state error"; sed 's/canary-[0-9a-f]*/<CANARY>/g; s/^/       /' <<<"$out" | head -4; fi
+  if grep -q "$CANARY" <<<"$out"; then
+    fail "$name: the client received the canary"; sed 's/canary-[0-9a-f]*/<CANARY>/g; s/^/       /' <<<"$out" | head -4
+  else
+    pass "$name: no canary in what the client received"
+  fi
+}
+for cast in regclass:42P01 regrole:42704 regproc:42883 json:22P02 jsonb:22P02 int:22P02 date:22007; do
+  type=${cast%%:*} state=${cast#*:}
+  case $type in reg*) stored=LEAK_AS_NAME open= ;; *) stored=LEAK_AS_JSON open='"' ;; esac
+  client_case "a decrypted value cast to $type" "$state" "SELECT '$open$CONTROL'::$type" \
+    "SELECT secrets.get_secret('$stored', 'integration')::$type"
 done
+client_case "a literal cast inside a secrets call" 22P02 "SELECT '$CONTROL'::int::text" \
+  "SELECT secrets.set_secret('LEAK_CAST', '$CANARY-cast'::int::text, 'integration')"
+q -c "CREATE TABLE checked (v text CHECK (v NOT LIKE '%-%'))"
+client_case "a decrypted value failing a CHECK constraint" 23514 "INSERT INTO checked VALUES ('$CONTROL')" \
+  "INSERT INTO checked SELECT secrets.get_secret('LEAK_SIMPLE', 'integration')"
+# Twice in one statement into a temporary table: the violation needs the
+# value stored once, and a temporary table writes no WAL (the canary must
+# stay out of the WAL and the data files, checked below).
+uniq="CREATE TEMP TABLE uniq (v text UNIQUE); INSERT INTO uniq SELECT"
+client_case "a decrypted value failing a UNIQUE constraint" 23505 "$uniq '$CONTROL' FROM generate_series(1, 2)" \
+  "$uniq secrets.get_secret('LEAK_SIMPLE', 'integration') FROM generate_series(1, 2)"
 
 # 6. auto_explain logs the plans of statements that set values
 q <<SQL >/dev/null
@@ -113,7 +156,7 @@ case $found in
 esac
 
 # The rows are there, encrypted: the canary was really written.
-rows=$(q -At -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELECT count(*) FROM secrets.decrypted_secrets WHERE decrypted_value LIKE 'canary-%'" | tail -1)
+rows=$(q -At -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELECT count(*) FROM secrets.decrypted_secrets WHERE decrypted_value LIKE '%canary-%'" | tail -1)
 if [ "$rows" -ge 7 ]; then pass "$rows canary rows stored and decryptable"; else fail "expected at least 7 canary rows, got $rows"; fi
 
 psql -X -q -d postgres -c "DROP DATABASE $DB"

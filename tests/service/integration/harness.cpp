@@ -38,7 +38,7 @@ std::string random_hex(std::size_t bytes) {
 
 
 // Binds 127.0.0.1:0 and returns the port the kernel chose. Another process
-// could take it before secretsd binds it; unlikely enough for tests.
+// may take it before secretsd binds it: SecretsdProcess::start() retries.
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("socket() failed");
@@ -252,7 +252,19 @@ TestUser user_from(const nlohmann::json& body, const std::string& email,
 // ---- SecretsdProcess ----------------------------------------------------
 
 std::unique_ptr<SecretsdProcess> SecretsdProcess::start(const Env& extra_env) {
-  int port = free_port();
+  // free_port() can only propose a port: another process may bind it before
+  // secretsd does. secretsd then exits saying so, and the start is retried
+  // on a new port (the condition waited on is secretsd's own bind).
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return start_on(free_port(), extra_env);
+    } catch (const PortTaken&) {
+      if (attempt == 5) throw std::runtime_error("secretsd found no free port in 5 attempts");
+    }
+  }
+}
+
+std::unique_ptr<SecretsdProcess> SecretsdProcess::start_on(int port, const Env& extra_env) {
   std::string log_path = new_log_path();
   pid_t pid = spawn({}, child_environment(port, extra_env), log_path);
   std::unique_ptr<SecretsdProcess> process(new SecretsdProcess(pid, port, log_path));
@@ -261,9 +273,11 @@ std::unique_ptr<SecretsdProcess> SecretsdProcess::start(const Env& extra_env) {
     int wstatus = 0;
     if (::waitpid(pid, &wstatus, WNOHANG) == pid) {
       process->pid_ = -1;
+      const std::string output = process->output();
+      if (output.find("secretsd: cannot listen on") != std::string::npos) throw PortTaken();
       throw std::runtime_error("secretsd exited during start-up (status " +
                                std::to_string(exit_status(wstatus)) + "); output:\n" +
-                               tail(process->output(), 4000));
+                               tail(output, 4000));
     }
     if (health_ok(port)) return process;
     std::this_thread::sleep_for(50ms);
@@ -333,6 +347,8 @@ bool enabled() {
   const char* v = std::getenv("PGSECRETS_TEST_DB");
   return v != nullptr && *v != '\0' && std::string(v) != "0";
 }
+
+Env secretsd_environment(const Env& extra_env) { return child_environment(8080, extra_env); }
 
 SecretsdProcess& secretsd() {
   if (!shared().process) throw std::runtime_error("secretsd is not running");

@@ -50,6 +50,8 @@ class SecretsdProcess {
   int stop();
 
  private:
+  struct PortTaken {};  // secretsd could not bind the port it was given
+  static std::unique_ptr<SecretsdProcess> start_on(int port, const Env& extra_env);
   SecretsdProcess(pid_t pid, int port, std::string log_path)
       : pid_(pid), port_(port), log_path_(std::move(log_path)) {}
 
@@ -60,7 +62,11 @@ class SecretsdProcess {
 
 // ---- the shared instance (started lazily, torn down at the end) --------
 
-bool enabled();                     // PGSECRETS_TEST_DB set
+bool enabled();                     // PGSECRETS_TEST_DB set (and not 0)
+// The environment secretsd processes get (database, keys, cheap argon2,
+// high rate limits), `extra_env` overriding it: for tests that build the
+// service's App in this process.
+Env secretsd_environment(const Env& extra_env = {});
 SecretsdProcess& secretsd();        // the shared process
 std::string database_name();        // secretsd_it_<pid>
 std::string admin_key();            // ADMIN_API_KEY of every started process

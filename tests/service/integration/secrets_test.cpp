@@ -458,9 +458,15 @@ TEST_F(SecretsApiTest, ValuesAndCredentialsNeverReachTheOutput) {
   post_json(c, "/api/v0/auth/login", {{"email", u.email}, {"password", canary + "-pw"}}, {});
   login(u);
   c.Delete(("/api/secrets/" + k).c_str(), h);
+  // The control: the access log writes every request's path, so a marker
+  // sent in a path must be found by the same search, in the same output,
+  // captured at the same moment. Without it, an output that was never
+  // captured (or not flushed yet) would pass as canary-free.
+  const std::string control = key("CONTROL_MARKER");
+  c.Get(("/api/secrets/" + control).c_str(), h);
 
   std::string out = secretsd_output();
-  EXPECT_FALSE(out.empty());
+  EXPECT_NE(out.find(control), std::string::npos) << "the search cannot see secretsd's output";
   EXPECT_EQ(out.find(canary), std::string::npos);
   EXPECT_EQ(out.find(u.password), std::string::npos);
   EXPECT_EQ(out.find(u.access_token), std::string::npos);

@@ -60,7 +60,9 @@ TEST_F(DbPoolTest, ReleasedLeaseWakesAWaiter) {
   ConnectionPool pool(scratch_->conninfo(), 1);
   auto held = std::make_unique<Lease>(pool.acquire(1s));
   std::thread releaser([&] {
-    std::this_thread::sleep_for(100ms);
+    // Releases once the main thread is queued in acquire(), not after a
+    // guessed delay: the lease must wake a caller that is really waiting.
+    while (pool.waiting() != 1) std::this_thread::sleep_for(1ms);
     held.reset();
   });
   EXPECT_NO_THROW(pool.acquire(5s));
@@ -125,9 +127,10 @@ TEST_F(DbPoolTest, BrokenConnectionIsReplaced) {
   {
     pqxx::connection killer(scratch_->conninfo());
     pqxx::nontransaction tx(killer);
-    tx.exec_params("SELECT pg_terminate_backend($1)", victim_pid);
+    // With a timeout, pg_terminate_backend() returns once the backend has
+    // exited, so its socket is closed: no sleep guessing how long that takes.
+    EXPECT_TRUE(tx.exec_params1("SELECT pg_terminate_backend($1, 30000)", victim_pid)[0].as<bool>());
   }
-  std::this_thread::sleep_for(100ms);
   // Either acquire notices the dead idle connection, or the first use
   // fails with broken_connection and the lease is dropped; in both cases
   // the next use runs on a new backend.
@@ -155,9 +158,8 @@ TEST_F(DbPoolTest, BrokenDuringUseIsDroppedOnRelease) {
   {
     pqxx::connection killer(scratch_->conninfo());
     pqxx::nontransaction tx(killer);
-    tx.exec_params("SELECT pg_terminate_backend($1)", pid);
+    EXPECT_TRUE(tx.exec_params1("SELECT pg_terminate_backend($1, 30000)", pid)[0].as<bool>());
   }
-  std::this_thread::sleep_for(100ms);
   EXPECT_THROW(with_tx(lease, [](pqxx::work& tx) { tx.exec("SELECT 1"); }), pqxx::broken_connection);
   { Lease gone = std::move(lease); }
   EXPECT_EQ(pool.open_connections(), 0u);

@@ -1,5 +1,6 @@
 // A throwaway database per test, on the server named by PGHOST/PGPORT/
-// PGUSER/PGDATABASE. Tests skip unless PGSECRETS_TEST_DB is set.
+// PGUSER/PGDATABASE. Tests skip unless PGSECRETS_TEST_DB is set and not 0
+// (as everywhere in the suite: scripts, integration and browser tests).
 #pragma once
 
 #include <unistd.h>
@@ -13,7 +14,10 @@
 
 namespace secretsd::db::testing {
 
-inline bool database_tests_enabled() { return std::getenv("PGSECRETS_TEST_DB") != nullptr; }
+inline bool database_tests_enabled() {
+  const char* v = std::getenv("PGSECRETS_TEST_DB");
+  return v != nullptr && *v != '\0' && std::string(v) != "0";
+}
 
 // Creates a fresh database and drops it (WITH (FORCE)) on destruction.
 class ScratchDatabase {
