@@ -574,3 +574,127 @@ BEGIN
     DETAIL = 'A bool value is true or false.',
       SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'value';
 END $$;
+
+CREATE OR REPLACE FUNCTION secrets.update_secret(key text,
+                                      scope text DEFAULT 'integration',
+                                      node_id text DEFAULT NULL,
+                                      value text DEFAULT NULL,
+                                      description text DEFAULT NULL,
+                                      expected_version integer DEFAULT NULL)
+RETURNS secrets.secret_metadata
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('write');
+  cur secrets.secrets;
+  v text;
+  written secrets.secrets;
+BEGIN
+  PERFORM secrets.check_key(key);
+  PERFORM secrets.check_scope(scope, node_id);
+  PERFORM secrets.lock_household(h);
+  SELECT s.* INTO cur FROM secrets.secrets s
+   WHERE s.household_id = h AND s.key = key AND s.scope = scope
+     AND s.node_id IS NOT DISTINCT FROM node_id
+   FOR UPDATE;
+  PERFORM secrets.check_expected_version(expected_version, cur);
+  IF cur.id IS NULL OR cur.deleted_at IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('Secret with key "%s" not found', key),
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'key';
+  END IF;
+  IF value IS NOT NULL THEN
+    v := secrets.normalize_value(value, cur.value_type);
+  END IF;
+  UPDATE secrets.secrets s
+     SET value = CASE WHEN v IS NULL THEN s.value
+                      ELSE secrets.encrypt_secret(v, h, secrets.secret_context(s.scope, s.node_id, s.key)) END,
+         has_value = CASE WHEN v IS NULL THEN s.has_value ELSE v <> '' END,
+         description = coalesce(description, s.description),
+         version = s.version + 1,
+         updated_at = now(),
+         updated_by = secrets.current_actor()
+   WHERE s.household_id = h AND s.id = cur.id
+  RETURNING s.* INTO written;
+  PERFORM secrets.audit_write(h, 'update', scope, node_id, key, written.version);
+  RETURN secrets.metadata_of(written);
+END $$;
+
+CREATE OR REPLACE FUNCTION secrets.restore_secret(key text, scope text, node_id text DEFAULT NULL)
+RETURNS secrets.secret_metadata
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('write');
+  cur secrets.secrets;
+  retention interval := (secrets.settings_for(h)).delete_retention;
+  written secrets.secrets;
+BEGIN
+  PERFORM secrets.lock_household(h);
+  SELECT s.* INTO cur FROM secrets.secrets s
+   WHERE s.household_id = h AND s.key = key AND s.scope = scope
+     AND s.node_id IS NOT DISTINCT FROM node_id
+   FOR UPDATE;
+  IF cur.id IS NULL OR cur.deleted_at IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('No deleted secret with key "%s"', key),
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'key';
+  END IF;
+  IF cur.deleted_at + retention < now() THEN
+    RAISE EXCEPTION USING ERRCODE = 'SE006',
+      MESSAGE = format('Secret "%s" was deleted more than %s ago and can no longer be restored', key, retention),
+      HINT = 'It is removed by secrets.purge_secret() or secrets.purge_expired_secrets().';
+  END IF;
+  UPDATE secrets.secrets s SET deleted_at = NULL, deleted_by = NULL
+   WHERE s.household_id = h AND s.id = cur.id
+  RETURNING s.* INTO written;
+  PERFORM secrets.audit_write(h, 'restore', cur.scope, cur.node_id, cur.key, cur.version);
+  RETURN secrets.metadata_of(written);
+END $$;
+
+CREATE OR REPLACE FUNCTION secrets.rollback_secret(key text, scope text, to_version integer,
+                                        node_id text DEFAULT NULL,
+                                        expected_version integer DEFAULT NULL)
+RETURNS secrets.secret_metadata
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('write');
+  cur secrets.secrets;
+  old secrets.secret_versions;
+  written secrets.secrets;
+BEGIN
+  PERFORM secrets.lock_household(h);
+  SELECT s.* INTO cur FROM secrets.secrets s
+   WHERE s.household_id = h AND s.key = key AND s.scope = scope
+     AND s.node_id IS NOT DISTINCT FROM node_id
+   FOR UPDATE;
+  PERFORM secrets.check_expected_version(expected_version, cur);
+  IF cur.id IS NULL OR cur.deleted_at IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('Secret with key "%s" not found', key),
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'key';
+  END IF;
+  IF to_version = cur.version THEN
+    old := ROW(cur.household_id, cur.id, cur.version, cur.scope, cur.node_id, cur.key, cur.value,
+               cur.value_type, cur.has_value, cur.updated_at, cur.updated_by, now());
+  ELSE
+    SELECT v.* INTO old FROM secrets.secret_versions v
+     WHERE v.household_id = h AND v.secret_id = cur.id AND v.version = to_version;
+    IF old.version IS NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'P0002',
+        MESSAGE = format('Version %s of secret "%s" is not kept', to_version, key),
+        HINT = 'secrets.list_secret_versions() lists the versions kept.',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'version';
+    END IF;
+  END IF;
+  UPDATE secrets.secrets s
+     SET value = old.value,
+         value_type = old.value_type,
+         has_value = old.has_value,
+         version = s.version + 1,
+         updated_at = now(),
+         updated_by = secrets.current_actor()
+   WHERE s.household_id = h AND s.id = cur.id
+  RETURNING s.* INTO written;
+  PERFORM secrets.audit_write(h, 'rollback', cur.scope, cur.node_id, cur.key, written.version,
+                              jsonb_build_object('from_version', to_version));
+  RETURN secrets.metadata_of(written);
+END $$;
