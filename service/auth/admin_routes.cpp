@@ -8,6 +8,7 @@
 #include "auth/tokens.h"
 #include "auth/validation.h"
 #include "http/json_io.h"
+#include "metrics/metrics.h"
 
 namespace secretsd {
 namespace {
@@ -33,6 +34,7 @@ bool require_admin(http::Exchange& ex, const App& app) {
     return false;
   }
   if (!constant_time_equal(ex.req.get_header_value("X-Admin-Key"), *app.config.admin_api_key)) {
+    metrics::global().auth_failure("admin_key");
     http::error_response(ex.res, 401, "Invalid admin key");
     return false;
   }

@@ -1,4 +1,4 @@
-// /api/secrets handlers: authenticate, validate in C++, then one prepared
+// /api/secrets handlers: authenticate, validate in C++, then one
 // statement on a leased connection (secrets/statements.h).
 //
 //   GET    /api/secrets?scope=&node_id=&limit=&offset=   metadata, paginated
@@ -25,6 +25,7 @@
 #include "db/pool.h"
 #include "http/json_io.h"
 #include "http/server.h"
+#include "metrics/metrics.h"
 #include "secrets/db_errors.h"
 #include "secrets/household.h"
 #include "secrets/representation.h"
@@ -76,9 +77,6 @@ template <typename Fn>
 std::variant<pqxx::result, ApiError> run(App& app, const std::string& key, Fn&& fn) {
   db::Lease lease = app.pool->acquire(kPoolWait);
   try {
-    // Cheap when already registered (a map lookup); keeps the routes working
-    // whether or not the pool's OnConnect registered them.
-    secrets::prepare_secrets_statements(lease.conn());
     pqxx::nontransaction tx(lease.conn());
     SecretsStatements statements(tx);
     return fn(statements);
@@ -149,6 +147,7 @@ void list_secrets(http::Exchange& ex, App& app) {
   if (failed(ex, query)) return;
   const auto& q = std::get<secrets::ListQuery>(query);
 
+  metrics::global().read("primary");  // no read replicas yet: every read is the primary's
   auto result = run(app, "", [&](SecretsStatements& s) {
     return s.list(*ctx, q.scope, q.node_id, q.limit, q.offset);
   });
@@ -183,6 +182,7 @@ void get_secret(http::Exchange& ex, App& app) {
   if (failed(ex, version)) return;
   const auto& wanted = std::get<std::optional<int>>(version);
 
+  metrics::global().read("primary");  // no read replicas yet: every read is the primary's
   auto result = run(app, *key, [&](SecretsStatements& s) {
     return wanted ? s.get_version(*ctx, *key, sc.scope, sc.node_id, *wanted)
                   : s.get(*ctx, *key, sc.scope, sc.node_id);
@@ -262,6 +262,7 @@ void list_versions(http::Exchange& ex, App& app) {
   if (failed(ex, scope)) return;
   const auto& sc = std::get<secrets::Scope>(scope);
 
+  metrics::global().read("primary");  // no read replicas yet: every read is the primary's
   auto result = run(app, *key, [&](SecretsStatements& s) {
     return s.versions(*ctx, *key, sc.scope, sc.node_id);
   });

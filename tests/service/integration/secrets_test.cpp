@@ -328,7 +328,6 @@ TEST_F(SecretsApiTest, HouseholdContextLastsOneStatement) {
 
   std::string gateway_url = "dbname=" + database_name() + " user=secretsd_it";
   pqxx::connection conn(gateway_url);
-  secrets::prepare_secrets_statements(conn);
   secrets::HouseholdContext ctx{u.household_id, "user:" + u.id, ""};
   {
     pqxx::nontransaction tx(conn);
