@@ -2,7 +2,6 @@
 
 #include "app.h"
 #include "http/json_io.h"
-#include "metrics/metrics.h"
 
 namespace secretsd {
 
@@ -51,15 +50,12 @@ std::optional<Caller> require_caller(http::Exchange& ex, App& app) {
       ex.actor_kind = result.caller->kind_name();
       return result.caller;
     case AuthOutcome::Missing:
-      metrics::global().auth_failure("missing");
       http::error_response(ex.res, 401, "Not authenticated");
       return std::nullopt;
     case AuthOutcome::Invalid:
-      metrics::global().auth_failure("invalid");
       http::error_response(ex.res, 401, "Invalid credentials");
       return std::nullopt;
     case AuthOutcome::Forbidden:
-      metrics::global().auth_failure("forbidden");
       http::error_response(ex.res, 403, "Forbidden");
       return std::nullopt;
   }
