@@ -11,7 +11,7 @@
 -- did before). key_hash is a keyed hash of the account or address computed by
 -- secretsd, so the table holds no e-mail address.
 CREATE UNLOGGED TABLE secretsd.rate_limits (
-  limit_name text NOT NULL,
+  limit_name text NOT NULL,  -- the limit and its rate, e.g. login_account/10/60s
   key_hash text NOT NULL,
   -- When the bucket is full again: "theoretical arrival time" of GCRA.
   full_at timestamptz NOT NULL,

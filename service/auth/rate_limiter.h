@@ -39,6 +39,11 @@ class RateLimiter {
   std::string key_hash(const std::string& key) const;
 
   std::string name_;
+  // The bucket's name in the table: the limit's name and its rate
+  // ("login_account/10/60s"). A GCRA state only means something under the
+  // rate that wrote it, so instances configured alike share buckets and an
+  // instance with another rate (a rolling configuration change) counts apart.
+  std::string bucket_;
   RateLimit limit_;
   std::string pepper_;
   std::string window_;  // the window as a PostgreSQL interval literal

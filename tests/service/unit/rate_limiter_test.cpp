@@ -82,6 +82,18 @@ TEST_F(RateLimiterTest, KeysAndLimitsAreIndependent) {
   EXPECT_EQ(b.take(l, "x"), 0);
 }
 
+// Instances configured alike share a bucket; another rate counts apart.
+TEST_F(RateLimiterTest, BucketsBelongToOneRate) {
+  RateLimiter one("register_address", {2, seconds(3600)}, pepper_);
+  RateLimiter same("register_address", {2, seconds(3600)}, pepper_);
+  RateLimiter other("register_address", {100000, seconds(3600)}, pepper_);
+  auto l = lease();
+  EXPECT_EQ(other.take(l, "127.0.0.1"), 0);
+  EXPECT_EQ(one.take(l, "127.0.0.1"), 0);
+  EXPECT_EQ(same.take(l, "127.0.0.1"), 0);
+  EXPECT_GT(one.take(l, "127.0.0.1"), 0);
+}
+
 TEST_F(RateLimiterTest, ResetForgetsKey) {
   RateLimiter limiter("reset", {1, seconds(60)}, pepper_);
   auto l = lease();
@@ -117,7 +129,7 @@ TEST_F(RateLimiterTest, StoresOnlyAKeyedHash) {
   pqxx::nontransaction tx(l.conn());
   auto rows = tx.exec("SELECT limit_name, key_hash FROM secretsd.rate_limits");
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0][0].as<std::string>(), "login_account");
+  EXPECT_EQ(rows[0][0].as<std::string>(), "login_account/5/60s");
   EXPECT_EQ(rows[0][1].as<std::string>().find("alice"), std::string::npos);
 }
 
