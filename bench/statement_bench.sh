@@ -37,8 +37,13 @@ cluster_psql "$BENCH_DIR" "$PG_PORT" -d postgres -q -c "CREATE DATABASE $DB"
 cluster_psql "$BENCH_DIR" "$PG_PORT" -d "$DB" -q <<SQL
 CREATE EXTENSION pgsecrets;
 CREATE ROLE $ROLE LOGIN IN ROLE pgsecrets_gateway;
-SELECT secrets.use_household('$HOUSEHOLD');
+SQL
+# As the gateway role, in one transaction, the way secretsd writes.
+psql -X -q -v ON_ERROR_STOP=1 -h "$BENCH_DIR/run" -p "$PG_PORT" -U "$ROLE" -d "$DB" >/dev/null <<SQL
+BEGIN;
+SELECT secrets.set_context('$HOUSEHOLD', 'user:bench', NULL);
 SELECT (secrets.set_secret('$KEY', 'value-' || md5(random()::text), 'integration')).key;
+COMMIT;
 SQL
 
 run() { # MODE: prints tps
