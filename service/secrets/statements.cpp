@@ -23,16 +23,12 @@ namespace {
 // The metadata row, then the value through secrets.get_secret() -- not a
 // direct decrypt, so that the household's read auditing applies -- pinned to
 // the version of that row (a concurrent update cannot pair one version's
-// metadata with another's value). get_secret runs only when the row exists.
+// metadata with another's value). The statement lives in a PL/pgSQL function
+// (migrations/0008_get_secret_row.sql) so that its plan is cached although
+// it is sent unnamed: planning it on every call cost more than running it.
 const std::string kGetSql =
-    "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
-    ", $1::uuid AS household_id, $4::text AS key, $5::text AS scope,"
-    " NULLIF($6::text, '') AS node_id) "
-    "SELECT " SECRETSD_METADATA_COLUMNS ", v.value "
-    "FROM c, LATERAL (SELECT s.* FROM secrets.secrets s"
-    " WHERE s.household_id = c.household_id AND s.key = c.key AND s.scope = c.scope"
-    " AND s.node_id IS NOT DISTINCT FROM c.node_id AND s.deleted_at IS NULL OFFSET 0) m,"
-    " LATERAL secrets.get_secret(c.key, c.scope, c.node_id, m.version) AS v(value)";
+    "SELECT * FROM secretsd.get_secret_row($1::uuid, $2::text, $3::text, $4::text, $5::text,"
+    " $6::text)";
 
 // The page and the total in one statement; the LEFT JOIN keeps one row (with
 // the total) when the page is empty.

@@ -13,7 +13,8 @@ out=$(register 55713 shutdown@example.com)
 token=$(json_field access_token <<<"$out")
 http 55713 POST /api/secrets '{"key":"SHUTDOWN_KEY","value":"v"}' -H "Authorization: Bearer $token" >/dev/null
 
-# Background clients; each writes "kind curl_exit status bytes".
+# Background clients; each writes "kind n curl_exit status" (bodies checked
+# at the end, so the clients stay cheap).
 client() { # KIND N
   local rc=0 status
   if [ "$1" = login ]; then
@@ -24,21 +25,37 @@ client() { # KIND N
     status=$(curl -s -o "$WORK/out.$1.$2" -w '%{http_code}' -H "Authorization: Bearer $token" \
       http://127.0.0.1:55713/api/secrets/SHUTDOWN_KEY) || rc=$?
   fi
-  echo "$1 $rc $status $(python3 -c 'import json,sys; json.load(open(sys.argv[1])); print("json")' "$WORK/out.$1.$2" 2>/dev/null || echo nojson)" >>"$WORK/results"
+  echo "$1 $2 $rc $status" >>"$WORK/raw"
+}
+# "kind curl_exit status json|nojson" per request: is each body whole JSON?
+check_bodies() {
+  python3 - "$WORK" <<'PY' >"$WORK/results"
+import json, sys
+work = sys.argv[1]
+for line in open(work + "/raw"):
+    kind, n, rc, status = line.split()
+    try:
+        json.load(open(f"{work}/out.{kind}.{n}"))
+        body = "json"
+    except Exception:
+        body = "nojson"
+    print(kind, rc, status, body)
+PY
 }
 pids=()
 for i in $(seq 1 6); do client login "$i" & pids+=($!); done
-( for i in $(seq 1 200); do client get "$i"; done ) & pids+=($!)
+( for i in $(seq 1 100); do client get "$i"; done ) & pids+=($!)
 sleep 0.3
 kill -TERM "$A_PID"
 for pid in "${pids[@]}"; do wait "$pid" || true; done
 rc=0; wait "$A_PID" || rc=$?
 expect_eq "secretsd exits 0 after SIGTERM" 0 "$rc"
+check_bodies
 
 expect_eq "every login in flight completed: 200 with a whole JSON body" 6 "$(grep -c '^login 0 200 json$' "$WORK/results")"
 gets_ok=$(grep -c '^get 0 200 json$' "$WORK/results" || true)
 gets_refused=$(grep -c '^get 7 000 ' "$WORK/results" || true)
-expect_eq "every GET either answered whole or refused at connect" 200 "$((gets_ok + gets_refused))"
+expect_eq "every GET either answered whole or refused at connect" 100 "$((gets_ok + gets_refused))"
 if [ "$gets_ok" -ge 1 ] && [ "$gets_refused" -ge 1 ]; then pass "$gets_ok GETs answered, $gets_refused refused after SIGTERM"; else fail "GETs: $gets_ok answered, $gets_refused refused"; fi
 grep -v '^get 0 200 json$\|^get 7 000 \|^login 0 200 json$' "$WORK/results" | sort | uniq -c | head -5 || true
 # Logins were really in flight at SIGTERM: answered after the stopping line.

@@ -474,7 +474,7 @@ TEST(SecretsBenchScript, PgbenchRunsTheServiceGetStatement) {
   ASSERT_TRUE(in) << "bench/http_bench_get.sql is missing";
   std::string line, script;
   while (std::getline(in, line)) {
-    if (line.rfind("WITH ", 0) == 0) script = line;  // the statement (one line)
+    if (line.rfind("SELECT * FROM ", 0) == 0) script = line;  // the statement (one line)
   }
   ASSERT_FALSE(script.empty());
   ASSERT_EQ(script.back(), ';');
