@@ -23,6 +23,14 @@ std::unique_ptr<App> make_app(Config config, std::function<void(const std::strin
   app->pool = std::make_unique<db::ConnectionPool>(
       config.database_url, static_cast<std::size_t>(config.pool_size), db::ConnectionPool::OnConnect{},
       app->availability.get());
+  if (!config.read_database_url.empty()) {
+    // Not reported to `availability`: that tracks the primary, which takes
+    // the writes; a standby that fails sends reads back to the primary.
+    app->read_pool = std::make_unique<db::ConnectionPool>(
+        config.read_database_url, static_cast<std::size_t>(config.pool_size));
+  }
+  app->recent_writers =
+      std::make_unique<db::RecentWriters>(std::chrono::milliseconds(config.read_your_writes_ms));
   const std::size_t hashing = config.argon2_concurrency > 0
                                   ? static_cast<std::size_t>(config.argon2_concurrency)
                                   : std::max(1u, std::thread::hardware_concurrency());

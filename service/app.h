@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "db/availability.h"
 #include "db/pool.h"
+#include "db/recent_writers.h"
 
 namespace secretsd {
 
@@ -21,6 +22,9 @@ struct App {
   // Before the pool, which reports to it (and so is destroyed first).
   std::unique_ptr<db::Availability> availability;
   std::unique_ptr<db::ConnectionPool> pool;
+  // Standbys for reads of secrets (SECRETSD_READ_DATABASE_URL); null = none.
+  std::unique_ptr<db::ConnectionPool> read_pool;
+  std::unique_ptr<db::RecentWriters> recent_writers;
   std::unique_ptr<PasswordHasher> hasher;
   // Counted in PostgreSQL, shared by every instance (auth/rate_limiter.h).
   std::unique_ptr<RateLimiter> login_per_account;

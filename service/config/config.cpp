@@ -110,6 +110,9 @@ void load_fleet(const EnvReader& env, Config& config) {
       as_int(env.integer("SECRETSD_SHUTDOWN_TIMEOUT_MS", config.shutdown_timeout_ms, 0, 600000));
   config.ready_write_probe_ms =
       as_int(env.integer("SECRETSD_READY_WRITE_PROBE_MS", config.ready_write_probe_ms, 0, 600000));
+  config.read_database_url = env.get("SECRETSD_READ_DATABASE_URL").value_or("");
+  config.read_your_writes_ms =
+      as_int(env.integer("SECRETSD_READ_YOUR_WRITES_MS", config.read_your_writes_ms, 0, 600000));
   const auto token = env.get("SECRETSD_METRICS_TOKEN");
   if (!token) return;
   if (token->size() < 32) {
@@ -274,7 +277,9 @@ std::string describe_config(const Config& config) {
       << " migration_database_url=" << presence(!config.migration_database_url.empty())
       << " metrics_token=" << presence(config.metrics_token.has_value())
       << " shutdown_timeout_ms=" << config.shutdown_timeout_ms
-      << " ready_write_probe_ms=" << config.ready_write_probe_ms;
+      << " ready_write_probe_ms=" << config.ready_write_probe_ms
+      << " read_database_url=" << presence(!config.read_database_url.empty())
+      << " read_your_writes_ms=" << config.read_your_writes_ms;
   return out.str();
 }
 

@@ -69,6 +69,12 @@ struct Config {
   // SECRETSD_READY_WRITE_PROBE_MS 0..600000: /ready's real write (disk full,
   // read-only) runs at most this often per instance; 0 = on every call.
   int ready_write_probe_ms = 5000;
+  // SECRETSD_READ_DATABASE_URL: a standby (or libpq multi-host list of them)
+  // for GET of secrets, lists and versions; empty = every read on the primary.
+  std::string read_database_url;
+  // SECRETSD_READ_YOUR_WRITES_MS 0..600000: after a write, that caller's
+  // reads go to the primary for this long (a bound on the standby's lag).
+  int read_your_writes_ms = 5000;
 };
 
 struct ConfigResult {
