@@ -14,7 +14,7 @@ trap 'standby_stop; fleet_cleanup' EXIT
 standby_psql() { psql -X -At -h "$STANDBY/run" -p "$STANDBY_PORT" -U postgres "$@"; }
 
 fleet_db fleet_replica
-as_owner "$PG_BIN/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U postgres -D "$STANDBY/data" -R -X stream \
+as_owner "$PG_BIN/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U postgres -D "$STANDBY/data" -R -X stream --checkpoint=fast \
   || die "pg_basebackup failed"
 as_owner "$PG_BIN/pg_ctl" -D "$STANDBY/data" -l "$STANDBY/standby.log" -w -t 60 \
   -o "-p $STANDBY_PORT -k $STANDBY/run" start >/dev/null || { cat "$STANDBY/standby.log" >&2; die "standby did not start"; }
