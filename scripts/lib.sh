@@ -125,16 +125,15 @@ build_all() {
   cmake --build "$BUILD_DIR" -j "$(nproc)" >/dev/null
 }
 
-# pgbouncer_start DIR PORT MODE PGDIR PGPORT [POOL_SIZE [ROLE...]]
+# pgbouncer_start DIR PORT MODE PGDIR PGPORT [POOL_SIZE] [ROLES]
 # A real PgBouncer (Debian's, started as the cluster's OS user: it refuses
 # root) on 127.0.0.1:PORT in front of the private cluster PGDIR (its socket),
-# pool_mode MODE (session or transaction), every database, trust auth for
-# postgres and the ROLEs given. Its files live in DIR; pgbouncer_stop DIR
-# ends it.
+# pool_mode MODE (session or transaction), every database, trust auth for the
+# roles in its auth file: postgres and ROLES (space-separated; PgBouncer's
+# trust still refuses a user it does not list). Its files live in DIR;
+# pgbouncer_stop DIR ends it.
 pgbouncer_start() {
-  local dir=$1 port=$2 mode=$3 pgdir=$4 pgport=$5 pool=${6:-1}
-  shift $(( $# < 6 ? $# : 6 ))
-  local users=(postgres "$@")
+  local dir=$1 port=$2 mode=$3 pgdir=$4 pgport=$5 pool=${6:-1} roles="postgres ${7:-}"
   local owner; owner=$(cluster_owner)
   command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || die "pgbouncer is not installed (scripts/deps.sh --test)"
   mkdir -p "$dir"
@@ -159,7 +158,9 @@ logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 admin_users = postgres
 INI
-  printf '"%s" ""\n' "${users[@]}" | as_owner sh -c 'cat > "$1"' sh "$dir/userlist.txt"
+  local role userlist=""
+  for role in $roles; do userlist+="\"$role\" \"\""$'\n'; done
+  printf '%s' "$userlist" | as_owner sh -c 'cat > "$1"' sh "$dir/userlist.txt"
   local bin; bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
   as_owner "$bin" -d "$dir/pgbouncer.ini" || die "pgbouncer did not start (see $dir/pgbouncer.log)"
   for _ in $(seq 1 100); do

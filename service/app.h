@@ -4,20 +4,29 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "auth/password.h"
 #include "auth/rate_limiter.h"
 #include "config/config.h"
+#include "db/availability.h"
 #include "db/pool.h"
+#include "db/recent_writers.h"
 
 namespace secretsd {
 
 struct App {
   Config config;
+  // Before the pool, which reports to it (and so is destroyed first).
+  std::unique_ptr<db::Availability> availability;
   std::unique_ptr<db::ConnectionPool> pool;
+  // Standbys for reads of secrets (SECRETSD_READ_DATABASE_URL); null = none.
+  std::unique_ptr<db::ConnectionPool> read_pool;
+  std::unique_ptr<db::RecentWriters> recent_writers;
   std::unique_ptr<PasswordHasher> hasher;
+  // Counted in PostgreSQL, shared by every instance (auth/rate_limiter.h).
   std::unique_ptr<RateLimiter> login_per_account;
   std::unique_ptr<RateLimiter> login_per_address;
   std::unique_ptr<RateLimiter> register_per_address;  // per hour
@@ -31,6 +40,8 @@ struct App {
 };
 
 // Builds the App from a validated Config (opens no connection yet).
-std::unique_ptr<App> make_app(Config config);
+// `log_line` receives the database's lost/back JSON lines (thread-safe).
+std::unique_ptr<App> make_app(Config config,
+                              std::function<void(const std::string&)> log_line = {});
 
 }  // namespace secretsd

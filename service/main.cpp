@@ -25,6 +25,8 @@
 #include "health/routes.h"
 #include "http/access_log.h"
 #include "http/server.h"
+#include "metrics/metrics.h"
+#include "metrics/routes.h"
 #include "process/hardening.h"
 #include "secrets/routes.h"
 #include "settings/routes.h"
@@ -60,10 +62,14 @@ std::optional<Config> load_or_explain() {
   return std::move(result.config);
 }
 
-// On a dedicated connection, closed before serving starts.
+// On a dedicated connection, closed before serving starts. The migration
+// lock is a session-level advisory lock: behind PgBouncer in transaction
+// mode it could be taken on one server connection and left there, so
+// SECRETSD_MIGRATION_DATABASE_URL may name the primary itself.
 bool migrate(const Config& config) {
   try {
-    pqxx::connection conn(config.database_url);
+    pqxx::connection conn(config.migration_database_url.empty() ? config.database_url
+                                                                : config.migration_database_url);
     auto report = db::apply_migrations(conn, migrations_dir());
     std::cerr << "secretsd: migrations: " << report.applied.size() << " applied, "
               << report.already_applied.size() << " already applied\n";
@@ -96,14 +102,18 @@ sigset_t stop_signals() {
 }
 
 // Waits for SIGINT/SIGTERM on its own thread and stops the server: no signal
-// handler, no global flag. main() blocks both signals before any thread
+// handler, no global flag. Stopping closes the listening socket at once;
+// requests in flight (and connections already accepted) are finished, each
+// response saying "Connection: close", and then listen() returns and
+// secretsd exits 0. If that takes longer than SECRETSD_SHUTDOWN_TIMEOUT_MS,
+// secretsd exits 1 at once, cutting off what is left. main() blocks both signals before any thread
 // starts, so only sigwait() ever sees them. A signal that arrives before
 // listen() has started is not lost: stop() is repeated until this object is
 // destroyed, which happens after listen() returned.
 class StopOnSignal {
  public:
-  explicit StopOnSignal(http::Server& server)
-      : waiter_([this, &server] { wait_then_stop(server); }) {}
+  StopOnSignal(http::Server& server, std::chrono::milliseconds timeout)
+      : timeout_(timeout), waiter_([this, &server] { wait_then_stop(server); }) {}
 
   ~StopOnSignal() {
     {
@@ -124,11 +134,20 @@ class StopOnSignal {
     int signal = 0;
     sigwait(&set, &signal);
     std::unique_lock<std::mutex> lock(mutex_);
+    if (done_) return;
+    std::cerr << "secretsd: stopping: no new connections, finishing requests in flight\n";
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
     while (!done_) {
       server.stop();
+      if (std::chrono::steady_clock::now() >= deadline) {
+        std::cerr << "secretsd: shutdown timeout: exiting with requests still in flight\n";
+        std::_Exit(kExitFailure);
+      }
       done_changed_.wait_for(lock, std::chrono::milliseconds(100));
     }
   }
+
+  const std::chrono::milliseconds timeout_;
 
   std::mutex mutex_;
   std::condition_variable done_changed_;
@@ -140,10 +159,16 @@ int serve(Config config) {
   const std::string bind = config.bind;
   const int port = config.port;
   std::cerr << "secretsd: " << describe_config(config) << "\n";
-  auto app = make_app(std::move(config));
   http::AccessLog access_log(std::cout);
+  auto app = make_app(std::move(config),
+                      [&access_log](const std::string& line) { access_log.write_line(line); });
   http::Server server(server_options(app->config), &access_log);
+  server.set_request_observer([](const http::AccessRecord& r) {
+    metrics::global().request(r.method, r.route.empty() ? "other" : metrics::route_template(r.route),
+                              r.status, r.duration_ms / 1000.0);
+  });
   register_health_routes(server, *app);
+  register_metrics_routes(server, *app);
   register_auth_routes(server, *app);
   register_secrets_routes(server, *app);
   register_settings_routes(server, *app);
@@ -151,7 +176,7 @@ int serve(Config config) {
     std::cerr << "secretsd: no web page (SECRETSD_WEB_DIR has no settings.html)\n";
   }
 
-  StopOnSignal stop_on_signal(server);
+  StopOnSignal stop_on_signal(server, std::chrono::milliseconds(app->config.shutdown_timeout_ms));
   if (!server.bind(bind, port)) {
     std::cerr << "secretsd: cannot listen on " << bind << ":" << port << "\n";
     return kExitFailure;

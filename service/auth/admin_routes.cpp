@@ -8,6 +8,7 @@
 #include "auth/tokens.h"
 #include "auth/validation.h"
 #include "http/json_io.h"
+#include "metrics/metrics.h"
 
 namespace secretsd {
 namespace {
@@ -35,6 +36,7 @@ bool require_admin(http::Exchange& ex, const App& app) {
   // The value as sent: no '%' or NUL gets past http/head_screen.h, so
   // httplib's decoding left it unchanged.
   if (!constant_time_equal(ex.req.get_header_value("X-Admin-Key"), *app.config.admin_api_key)) {
+    metrics::global().auth_failure("admin_key");
     http::error_response(ex.res, 401, "Invalid admin key");
     return false;
   }

@@ -5,20 +5,17 @@
 namespace secretsd::credential_store {
 namespace {
 
-constexpr const char* kFindNode = "auth_find_node";
-constexpr const char* kFindNodeSql =
+constexpr const char* kFindNode =
     "SELECT household_id, key_hash FROM secretsd.nodes WHERE node_id = $1 AND revoked_at IS NULL";
 
-constexpr const char* kFindApp = "auth_find_app";
-constexpr const char* kFindAppSql = R"(
+constexpr const char* kFindApp = R"(
 SELECT a.key_hash,
        EXISTS (SELECT 1 FROM secretsd.app_households h
                 WHERE h.app_id = a.app_id AND h.household_id = NULLIF($2, '')::uuid)
   FROM secretsd.apps a WHERE a.app_id = $1 AND a.revoked_at IS NULL)";
 
 // A revoked app id may be issued again; an active one is a conflict.
-constexpr const char* kCreateApp = "auth_create_app";
-constexpr const char* kCreateAppSql = R"(
+constexpr const char* kCreateApp = R"(
 WITH a AS (
   INSERT INTO secretsd.apps (app_id, key_hash, description) VALUES ($1, $2, NULLIF($3, ''))
   ON CONFLICT (app_id) DO UPDATE
@@ -33,14 +30,12 @@ WITH a AS (
 )
 SELECT count(*) FROM a)";
 
-constexpr const char* kRotateApp = "auth_rotate_app";
-constexpr const char* kRotateAppSql =
+constexpr const char* kRotateApp =
     "UPDATE secretsd.apps SET key_hash = $2, rotated_at = now() "
     "WHERE app_id = $1 AND revoked_at IS NULL RETURNING app_id";
 
 // Grants go with the revocation, so a re-created app starts with none.
-constexpr const char* kRevokeApp = "auth_revoke_app";
-constexpr const char* kRevokeAppSql = R"(
+constexpr const char* kRevokeApp = R"(
 WITH a AS (
   UPDATE secretsd.apps SET revoked_at = now()
    WHERE app_id = $1 AND revoked_at IS NULL RETURNING app_id
@@ -50,8 +45,7 @@ WITH a AS (
 SELECT count(*) FROM a)";
 
 // Deletes and inserts touch disjoint rows, so one statement can do both.
-constexpr const char* kSetAppHouseholds = "auth_set_app_households";
-constexpr const char* kSetAppHouseholdsSql = R"(
+constexpr const char* kSetAppHouseholds = R"(
 WITH a AS (
   SELECT app_id FROM secretsd.apps WHERE app_id = $1 AND revoked_at IS NULL FOR UPDATE
 ), d AS (
@@ -64,8 +58,7 @@ WITH a AS (
 )
 SELECT count(*) FROM a)";
 
-constexpr const char* kCreateNode = "auth_create_node";
-constexpr const char* kCreateNodeSql = R"(
+constexpr const char* kCreateNode = R"(
 INSERT INTO secretsd.nodes (node_id, household_id, key_hash, description)
 VALUES ($1, $2::uuid, $3, NULLIF($4, ''))
 ON CONFLICT (node_id) DO UPDATE
@@ -74,13 +67,11 @@ ON CONFLICT (node_id) DO UPDATE
  WHERE secretsd.nodes.revoked_at IS NOT NULL
 RETURNING node_id)";
 
-constexpr const char* kRotateNode = "auth_rotate_node";
-constexpr const char* kRotateNodeSql =
+constexpr const char* kRotateNode =
     "UPDATE secretsd.nodes SET key_hash = $2, rotated_at = now() "
     "WHERE node_id = $1 AND revoked_at IS NULL RETURNING household_id";
 
-constexpr const char* kRevokeNode = "auth_revoke_node";
-constexpr const char* kRevokeNodeSql =
+constexpr const char* kRevokeNode =
     "UPDATE secretsd.nodes SET revoked_at = now() "
     "WHERE node_id = $1 AND revoked_at IS NULL RETURNING node_id";
 
@@ -98,27 +89,16 @@ WriteOutcome found_if(bool found) { return found ? WriteOutcome::Ok : WriteOutco
 
 }  // namespace
 
-void prepare_statements(pqxx::connection& conn) {
-  conn.prepare(kFindNode, kFindNodeSql);
-  conn.prepare(kFindApp, kFindAppSql);
-  conn.prepare(kCreateApp, kCreateAppSql);
-  conn.prepare(kRotateApp, kRotateAppSql);
-  conn.prepare(kRevokeApp, kRevokeAppSql);
-  conn.prepare(kSetAppHouseholds, kSetAppHouseholdsSql);
-  conn.prepare(kCreateNode, kCreateNodeSql);
-  conn.prepare(kRotateNode, kRotateNodeSql);
-  conn.prepare(kRevokeNode, kRevokeNodeSql);
-}
 
 std::optional<NodeRecord> find_node(db::Lease& lease, const std::string& node_id) {
-  auto r = exec_prepared(lease, kFindNode, node_id);
+  auto r = exec_params(lease, kFindNode, node_id);
   if (r.empty()) return std::nullopt;
   return NodeRecord{r[0][0].as<std::string>(), r[0][1].as<std::string>()};
 }
 
 std::optional<AppRecord> find_app(db::Lease& lease, const std::string& app_id,
                                   const std::string& household_id) {
-  auto r = exec_prepared(lease, kFindApp, app_id, household_id);
+  auto r = exec_params(lease, kFindApp, app_id, household_id);
   if (r.empty()) return std::nullopt;
   return AppRecord{r[0][0].as<std::string>(), r[0][1].as<bool>()};
 }
@@ -127,7 +107,7 @@ WriteOutcome create_app(db::Lease& lease, const std::string& app_id, const std::
                         const std::string& description,
                         const std::vector<std::string>& household_ids) {
   try {
-    auto r = exec_prepared(lease, kCreateApp, app_id, key_hash, description,
+    auto r = exec_params(lease, kCreateApp, app_id, key_hash, description,
                            uuid_array(household_ids));
     return r.at(0)[0].as<long>() == 1 ? WriteOutcome::Ok : WriteOutcome::Conflict;
   } catch (const pqxx::foreign_key_violation&) {
@@ -136,17 +116,17 @@ WriteOutcome create_app(db::Lease& lease, const std::string& app_id, const std::
 }
 
 WriteOutcome rotate_app(db::Lease& lease, const std::string& app_id, const std::string& key_hash) {
-  return found_if(!exec_prepared(lease, kRotateApp, app_id, key_hash).empty());
+  return found_if(!exec_params(lease, kRotateApp, app_id, key_hash).empty());
 }
 
 WriteOutcome revoke_app(db::Lease& lease, const std::string& app_id) {
-  return found_if(exec_prepared(lease, kRevokeApp, app_id).at(0)[0].as<long>() == 1);
+  return found_if(exec_params(lease, kRevokeApp, app_id).at(0)[0].as<long>() == 1);
 }
 
 WriteOutcome set_app_households(db::Lease& lease, const std::string& app_id,
                                 const std::vector<std::string>& household_ids) {
   try {
-    auto r = exec_prepared(lease, kSetAppHouseholds, app_id, uuid_array(household_ids));
+    auto r = exec_params(lease, kSetAppHouseholds, app_id, uuid_array(household_ids));
     return found_if(r.at(0)[0].as<long>() == 1);
   } catch (const pqxx::foreign_key_violation&) {
     return WriteOutcome::UnknownHousehold;
@@ -157,7 +137,7 @@ WriteOutcome create_node(db::Lease& lease, const std::string& node_id,
                          const std::string& household_id, const std::string& key_hash,
                          const std::string& description) {
   try {
-    auto r = exec_prepared(lease, kCreateNode, node_id, household_id, key_hash, description);
+    auto r = exec_params(lease, kCreateNode, node_id, household_id, key_hash, description);
     return r.empty() ? WriteOutcome::Conflict : WriteOutcome::Ok;
   } catch (const pqxx::foreign_key_violation&) {
     return WriteOutcome::UnknownHousehold;
@@ -166,14 +146,14 @@ WriteOutcome create_node(db::Lease& lease, const std::string& node_id,
 
 WriteOutcome rotate_node(db::Lease& lease, const std::string& node_id, const std::string& key_hash,
                          std::string& household_id) {
-  auto r = exec_prepared(lease, kRotateNode, node_id, key_hash);
+  auto r = exec_params(lease, kRotateNode, node_id, key_hash);
   if (r.empty()) return WriteOutcome::NotFound;
   household_id = r[0][0].as<std::string>();
   return WriteOutcome::Ok;
 }
 
 WriteOutcome revoke_node(db::Lease& lease, const std::string& node_id) {
-  return found_if(!exec_prepared(lease, kRevokeNode, node_id).empty());
+  return found_if(!exec_params(lease, kRevokeNode, node_id).empty());
 }
 
 }  // namespace secretsd::credential_store

@@ -13,8 +13,6 @@
 
 namespace secretsd::credential_store {
 
-void prepare_statements(pqxx::connection& conn);
-
 // ---- lookups for authentication -----------------------------------------
 
 struct NodeRecord {

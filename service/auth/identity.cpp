@@ -8,6 +8,7 @@
 #include "auth/credential_store.h"
 #include "auth/tokens.h"
 #include "auth/validation.h"
+#include "metrics/metrics.h"
 
 namespace secretsd {
 namespace {
@@ -148,10 +149,12 @@ const char* Caller::kind_name() const {
   return "unknown";
 }
 
+namespace {
+
 // Every credential header read here is its raw bytes as sent, at most one of
 // each: http/head_screen.h refuses '%', NUL and repeats in them before
 // httplib parses (and would percent-decode or cut) them.
-AuthResult authenticate(const httplib::Request& req, App& app) {
+AuthResult authenticate_any(const httplib::Request& req, App& app) {
   if (req.has_header("Authorization")) {
     return authenticate_user(req.get_header_value("Authorization"), app);
   }
@@ -163,6 +166,25 @@ AuthResult authenticate(const httplib::Request& req, App& app) {
     return authenticate_admin(req.get_header_value("X-Admin-Key"), app);
   }
   return fail(AuthOutcome::Missing);
+}
+
+const char* failure_kind(AuthOutcome outcome) {
+  switch (outcome) {
+    case AuthOutcome::Missing: return "missing";
+    case AuthOutcome::Invalid: return "invalid";
+    case AuthOutcome::Forbidden: return "forbidden";
+    case AuthOutcome::Ok: break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// Every route's authentication passes here: the one place failures are counted.
+AuthResult authenticate(const httplib::Request& req, App& app) {
+  AuthResult result = authenticate_any(req, app);
+  if (const char* kind = failure_kind(result.outcome)) metrics::global().auth_failure(kind);
+  return result;
 }
 
 }  // namespace secretsd

@@ -1,66 +1,52 @@
-// Per-key rate limit (e.g. login attempts per account and per address):
-// a token bucket of max_events refilled evenly over `window`, implemented as
-// GCRA in integer nanoseconds so refills are exact. Memory is bounded: past
-// max_entries the least recently used key is dropped, which at worst forgets
-// that key's recent attempts.
+// Rate limits shared by every secretsd instance: each limit is a GCRA token
+// bucket of max_events refilled evenly over `window`, kept in PostgreSQL
+// (secretsd.rate_limits, migrations/0006_rate_limits.sql), so N instances
+// behind a load balancer enforce the same limit as one, and a restart
+// forgets nothing. Keys (an e-mail, an address) are stored only as a keyed
+// hash. Each call is one round trip on the caller's leased connection.
 #pragma once
 
 #include <chrono>
-#include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <list>
-#include <mutex>
 #include <string>
-#include <unordered_map>
+
+#include "db/pool.h"
 
 namespace secretsd {
 
 struct RateLimit {
-  std::uint32_t max_events = 10;           // bucket size: burst allowed at once
-  std::chrono::seconds window{60};         // time to refill a whole bucket
+  std::uint32_t max_events = 10;    // bucket size: burst allowed at once
+  std::chrono::seconds window{60};  // time to refill a whole bucket
 };
 
 class RateLimiter {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  // `name` identifies the limit in the table and in metrics (a fixed word,
+  // e.g. "login_account"). Throws std::invalid_argument if max_events or
+  // window is 0, or the pepper is empty.
+  RateLimiter(std::string name, RateLimit limit, std::string key_pepper);
 
-  // Throws std::invalid_argument if max_events, window or max_entries is 0.
-  explicit RateLimiter(RateLimit limit, std::size_t max_entries = 100000,
-                       Clock clock = [] { return std::chrono::steady_clock::now(); });
-
-  // Takes one event from `key`'s bucket; false (and nothing taken) if empty.
-  bool allow(const std::string& key);
-
-  // Whole seconds (rounded up) until allow(key) would succeed; 0 if now.
-  std::int64_t retry_after_seconds(const std::string& key) const;
+  // Takes one event from `key`'s bucket: 0 when taken, else the whole
+  // seconds (at least 1) until one would be (nothing is taken).
+  std::int64_t take(db::Lease& lease, const std::string& key) const;
 
   // Forgets `key`, e.g. after a successful login.
-  void reset(const std::string& key);
+  void reset(db::Lease& lease, const std::string& key) const;
 
-  std::size_t size() const;
+  const std::string& name() const { return name_; }
 
  private:
-  using TimePoint = std::chrono::steady_clock::time_point;
-  using Nanos = std::chrono::nanoseconds;
+  std::string key_hash(const std::string& key) const;
 
-  struct Entry {
-    // Theoretical arrival time: when the bucket would be full again.
-    TimePoint full_at;
-    std::list<std::string>::iterator lru_position;
-  };
-
-  Nanos wait_needed(const Entry& entry, TimePoint now) const;
-  Entry& entry_for(const std::string& key, TimePoint now);
-  void evict_oldest();
-
-  std::size_t max_entries_;
-  Clock clock_;
-  Nanos interval_;   // window / max_events: one event's worth of refill
-  Nanos tolerance_;  // window - interval_: how far full_at may run ahead
-  mutable std::mutex mutex_;
-  std::list<std::string> lru_;  // front = most recently used
-  std::unordered_map<std::string, Entry> buckets_;
+  std::string name_;
+  // The bucket's name in the table: the limit's name and its rate
+  // ("login_account/10/60s"). A GCRA state only means something under the
+  // rate that wrote it, so instances configured alike share buckets and an
+  // instance with another rate (a rolling configuration change) counts apart.
+  std::string bucket_;
+  RateLimit limit_;
+  std::string pepper_;
+  std::string window_;  // the window as a PostgreSQL interval literal
 };
 
 }  // namespace secretsd

@@ -10,6 +10,7 @@
 #include "auth/user_store.h"
 #include "auth/validation.h"
 #include "http/json_io.h"
+#include "metrics/metrics.h"
 
 namespace secretsd {
 namespace {
@@ -72,10 +73,13 @@ std::optional<Registration> read_registration(http::Exchange& ex) {
 // Registration costs an argon2 hash and may create a household, and needs
 // no credentials: limited per client address like login.
 bool within_register_rate(http::Exchange& ex, App& app) {
-  const std::string& address = ex.req.remote_addr;
-  if (app.register_per_address->allow(address)) return true;
-  ex.res.set_header("Retry-After",
-                    std::to_string(std::max<std::int64_t>(app.register_per_address->retry_after_seconds(address), 1)));
+  std::int64_t wait = 0;
+  {
+    auto lease = app.connection();
+    wait = app.register_per_address->take(lease, ex.req.remote_addr);
+  }
+  if (wait == 0) return true;
+  ex.res.set_header("Retry-After", std::to_string(wait));
   http::error_response(ex.res, 429, "Too many registrations from this address, try again later");
   return false;
 }
@@ -116,16 +120,13 @@ void handle_register(http::Exchange& ex, App& app) {
 
 // ---- login ----------------------------------------------------------------------
 
-// Both limits are checked on every attempt; answers 429 when either is spent.
-bool within_login_rate(http::Exchange& ex, App& app, const std::string& email) {
-  const std::string address_key = ex.req.remote_addr;
-  const std::string account_key = lower(email);
-  const bool address_ok = app.login_per_address->allow(address_key);
-  const bool account_ok = address_ok && app.login_per_account->allow(account_key);
-  if (address_ok && account_ok) return true;
-  auto wait = std::max(app.login_per_address->retry_after_seconds(address_key),
-                       app.login_per_account->retry_after_seconds(account_key));
-  ex.res.set_header("Retry-After", std::to_string(std::max<std::int64_t>(wait, 1)));
+// The address's limit first, then (if it allowed) the account's; answers
+// 429 when either is spent.
+bool within_login_rate(http::Exchange& ex, App& app, db::Lease& lease, const std::string& email) {
+  std::int64_t wait = app.login_per_address->take(lease, ex.req.remote_addr);
+  if (wait == 0) wait = app.login_per_account->take(lease, lower(email));
+  if (wait == 0) return true;
+  ex.res.set_header("Retry-After", std::to_string(wait));
   http::error_response(ex.res, 429, "Too many login attempts, try again later");
   return false;
 }
@@ -138,22 +139,25 @@ void handle_login(http::Exchange& ex, App& app) {
       !require_string(ex, *body, "password", password)) {
     return;
   }
-  if (!within_login_rate(ex, app, email)) return;
   if (password.size() > kMaxPasswordBytes) password.resize(kMaxPasswordBytes);
 
+  // The connection goes back before hashing, the slow part.
   std::optional<user_store::LoginRecord> record;
-  if (is_valid_email(email)) {
+  {
     auto lease = app.connection();
-    record = user_store::find_login(lease, email);
+    if (!within_login_rate(ex, app, lease, email)) return;
+    if (is_valid_email(email)) record = user_store::find_login(lease, email);
   }
   // An unknown account costs one argon2 verification too, and gets the same
   // answer as a wrong password.
   if (!record) {
     app.hasher->dummy_verify(password);
+    metrics::global().auth_failure("bad_login");
     http::error_response(ex.res, 401, kBadLogin);
     return;
   }
   if (!app.hasher->verify(password, record->password_hash)) {
+    metrics::global().auth_failure("bad_login");
     http::error_response(ex.res, 401, kBadLogin);
     return;
   }
@@ -164,8 +168,8 @@ void handle_login(http::Exchange& ex, App& app) {
     auto lease = app.connection();
     user_store::start_session(lease, record->account.user_id, credential_hash(app, refresh),
                               app.config.refresh_token_expire_days, upgraded_hash);
+    app.login_per_account->reset(lease, lower(email));
   }
-  app.login_per_account->reset(lower(email));
   const auto& account = record->account;
   auto tokens =
       make_token_pair(app, account.user_id, account.household_id, account.role, std::move(refresh));
@@ -202,6 +206,8 @@ void handle_refresh(http::Exchange& ex, App& app) {
   }
   using user_store::RotationOutcome;
   if (rotation.outcome != RotationOutcome::Rotated && rotation.outcome != RotationOutcome::Grace) {
+    metrics::global().auth_failure(rotation.outcome == RotationOutcome::Reused ? "refresh_reuse"
+                                                                               : "bad_refresh");
     http::error_response(ex.res, 401, kBadRefresh);
     return;
   }

@@ -1,6 +1,10 @@
-// Runs one prepared statement as its own autocommit transaction: auth
-// requests need no multi-statement transactions, so each costs exactly one
-// round trip (no BEGIN/COMMIT).
+// Runs one statement as its own autocommit transaction: auth requests need
+// no multi-statement transactions, so each costs exactly one round trip (no
+// BEGIN/COMMIT). Unnamed statements (exec_params) only: behind PgBouncer in
+// transaction mode a named prepared statement lives on whichever server
+// connection happened to prepare it, so the next transaction, on another
+// server connection, finds it missing (or "already exists" when libpqxx
+// prepares it again there).
 #pragma once
 
 #include <utility>
@@ -14,10 +18,10 @@
 namespace secretsd {
 
 template <typename... Args>
-pqxx::result exec_prepared(db::Lease& lease, const char* statement, Args&&... args) {
+pqxx::result exec_params(db::Lease& lease, const char* sql, Args&&... args) {
   try {
     pqxx::nontransaction tx(lease.conn());
-    return tx.exec_prepared(statement, std::forward<Args>(args)...);
+    return tx.exec_params(sql, std::forward<Args>(args)...);
   } catch (const pqxx::broken_connection&) {
     lease.mark_broken();
     throw;

@@ -7,8 +7,7 @@ namespace {
 
 #define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-constexpr const char* kCreateOwner = "auth_create_owner";
-constexpr const char* kCreateOwnerSql = R"(
+constexpr const char* kCreateOwner = R"(
 WITH h AS (
   INSERT INTO secretsd.households (name) VALUES ($1) RETURNING id
 ), u AS (
@@ -22,8 +21,7 @@ SELECT u.id, u.household_id, u.role FROM u, r)";
 
 // The user's id is drawn first so the invite can record who used it in the
 // same statement (foreign keys are checked at the end of the statement).
-constexpr const char* kCreateInvited = "auth_create_invited";
-constexpr const char* kCreateInvitedSql = R"(
+constexpr const char* kCreateInvited = R"(
 WITH n AS MATERIALIZED (
   SELECT gen_random_uuid() AS id
 ), i AS (
@@ -39,37 +37,31 @@ WITH n AS MATERIALIZED (
 )
 SELECT u.id, u.household_id, u.role FROM u, r)";
 
-constexpr const char* kFindLogin = "auth_find_login";
-constexpr const char* kFindLoginSql = R"(
+constexpr const char* kFindLogin = R"(
 SELECT id, household_id, role, password_hash FROM secretsd.users
  WHERE lower(email) = lower($1) AND disabled_at IS NULL)";
 
-constexpr const char* kStartSession = "auth_start_session";
-constexpr const char* kStartSessionSql = R"(
+constexpr const char* kStartSession = R"(
 WITH p AS (
   UPDATE secretsd.users SET password_hash = $4 WHERE id = $1::uuid AND $4 <> '' RETURNING id
 )
 INSERT INTO secretsd.refresh_tokens (family_id, user_id, token_hash, expires_at)
 VALUES (gen_random_uuid(), $1::uuid, $2, now() + make_interval(days => $3::int)))";
 
-constexpr const char* kRotate = "auth_rotate_refresh";
-constexpr const char* kRotateSql =
+constexpr const char* kRotate =
     "SELECT outcome, user_id, household_id, role "
     "FROM secretsd.rotate_refresh_token($1, $2, $3::int, $4::int)";
 
-constexpr const char* kRevokeFamily = "auth_revoke_family";
 // A function, not an UPDATE: it waits for a rotation in flight in the same
 // family to commit, so the token that rotation issues is revoked too
 // (migrations/0003_refresh_family_lock.sql).
-constexpr const char* kRevokeFamilySql = "SELECT secretsd.revoke_refresh_family($1)";
+constexpr const char* kRevokeFamily = "SELECT secretsd.revoke_refresh_family($1)";
 
-constexpr const char* kFindUser = "auth_find_user";
-constexpr const char* kFindUserSql =
+constexpr const char* kFindUser =
     "SELECT id, email, household_id, role, " ISO_UTC("created_at") " FROM secretsd.users "
     "WHERE id = $1::uuid AND household_id = $2::uuid";
 
-constexpr const char* kCreateInvite = "auth_create_invite";
-constexpr const char* kCreateInviteSql =
+constexpr const char* kCreateInvite =
     "INSERT INTO secretsd.invites (code_hash, household_id, created_by, role, expires_at) "
     "VALUES ($1, $2::uuid, $3::uuid, $4, now() + make_interval(hours => $5::int)) "
     "RETURNING " ISO_UTC("expires_at");
@@ -80,21 +72,11 @@ Account account_from(const pqxx::row& row) {
 
 }  // namespace
 
-void prepare_statements(pqxx::connection& conn) {
-  conn.prepare(kCreateOwner, kCreateOwnerSql);
-  conn.prepare(kCreateInvited, kCreateInvitedSql);
-  conn.prepare(kFindLogin, kFindLoginSql);
-  conn.prepare(kStartSession, kStartSessionSql);
-  conn.prepare(kRotate, kRotateSql);
-  conn.prepare(kRevokeFamily, kRevokeFamilySql);
-  conn.prepare(kFindUser, kFindUserSql);
-  conn.prepare(kCreateInvite, kCreateInviteSql);
-}
 
 Account create_owner(db::Lease& lease, const std::string& household_name, const std::string& email,
                      const std::string& password_hash, const std::string& refresh_hash,
                      int refresh_days) {
-  auto r = exec_prepared(lease, kCreateOwner, household_name, email, password_hash, refresh_hash,
+  auto r = exec_params(lease, kCreateOwner, household_name, email, password_hash, refresh_hash,
                          refresh_days);
   return account_from(r.at(0));
 }
@@ -102,26 +84,26 @@ Account create_owner(db::Lease& lease, const std::string& household_name, const 
 std::optional<Account> create_invited(db::Lease& lease, const std::string& invite_hash,
                                       const std::string& email, const std::string& password_hash,
                                       const std::string& refresh_hash, int refresh_days) {
-  auto r = exec_prepared(lease, kCreateInvited, invite_hash, email, password_hash, refresh_hash,
+  auto r = exec_params(lease, kCreateInvited, invite_hash, email, password_hash, refresh_hash,
                          refresh_days);
   if (r.empty()) return std::nullopt;
   return account_from(r[0]);
 }
 
 std::optional<LoginRecord> find_login(db::Lease& lease, const std::string& email) {
-  auto r = exec_prepared(lease, kFindLogin, email);
+  auto r = exec_params(lease, kFindLogin, email);
   if (r.empty()) return std::nullopt;
   return LoginRecord{account_from(r[0]), r[0][3].as<std::string>()};
 }
 
 void start_session(db::Lease& lease, const std::string& user_id, const std::string& refresh_hash,
                    int refresh_days, const std::string& new_password_hash) {
-  exec_prepared(lease, kStartSession, user_id, refresh_hash, refresh_days, new_password_hash);
+  exec_params(lease, kStartSession, user_id, refresh_hash, refresh_days, new_password_hash);
 }
 
 Rotation rotate_refresh(db::Lease& lease, const std::string& presented_hash,
                         const std::string& new_hash, int refresh_days, int grace_seconds) {
-  auto r = exec_prepared(lease, kRotate, presented_hash, new_hash, refresh_days, grace_seconds);
+  auto r = exec_params(lease, kRotate, presented_hash, new_hash, refresh_days, grace_seconds);
   Rotation rotation;
   if (r.empty()) return rotation;
   auto outcome = r[0][0].as<std::string>();
@@ -141,12 +123,12 @@ Rotation rotate_refresh(db::Lease& lease, const std::string& presented_hash,
 }
 
 void revoke_family(db::Lease& lease, const std::string& token_hash) {
-  exec_prepared(lease, kRevokeFamily, token_hash);
+  exec_params(lease, kRevokeFamily, token_hash);
 }
 
 std::optional<UserProfile> find_user(db::Lease& lease, const std::string& user_id,
                                      const std::string& household_id) {
-  auto r = exec_prepared(lease, kFindUser, user_id, household_id);
+  auto r = exec_params(lease, kFindUser, user_id, household_id);
   if (r.empty()) return std::nullopt;
   const auto& row = r[0];
   return UserProfile{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
@@ -156,7 +138,7 @@ std::optional<UserProfile> find_user(db::Lease& lease, const std::string& user_i
 std::string create_invite(db::Lease& lease, const std::string& code_hash,
                           const std::string& household_id, const std::string& created_by,
                           const std::string& role, int valid_hours) {
-  auto r = exec_prepared(lease, kCreateInvite, code_hash, household_id, created_by, role,
+  auto r = exec_params(lease, kCreateInvite, code_hash, household_id, created_by, role,
                          valid_hours);
   return r.at(0)[0].as<std::string>();
 }

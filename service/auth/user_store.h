@@ -13,8 +13,6 @@
 
 namespace secretsd::user_store {
 
-// Registers every statement below on a new connection (pool OnConnect).
-void prepare_statements(pqxx::connection& conn);
 
 struct Account {
   std::string user_id;

@@ -104,6 +104,24 @@ void load_server(const EnvReader& env, Config& config) {
       as_int(env.integer("SECRETSD_REQUEST_TIMEOUT_MS", config.request_timeout_ms, 1000, 600000));
 }
 
+void load_fleet(const EnvReader& env, Config& config) {
+  config.migration_database_url = env.get("SECRETSD_MIGRATION_DATABASE_URL").value_or("");
+  config.shutdown_timeout_ms =
+      as_int(env.integer("SECRETSD_SHUTDOWN_TIMEOUT_MS", config.shutdown_timeout_ms, 0, 600000));
+  config.ready_write_probe_ms =
+      as_int(env.integer("SECRETSD_READY_WRITE_PROBE_MS", config.ready_write_probe_ms, 0, 600000));
+  config.read_database_url = env.get("SECRETSD_READ_DATABASE_URL").value_or("");
+  config.read_your_writes_ms =
+      as_int(env.integer("SECRETSD_READ_YOUR_WRITES_MS", config.read_your_writes_ms, 0, 600000));
+  const auto token = env.get("SECRETSD_METRICS_TOKEN");
+  if (!token) return;
+  if (token->size() < 32) {
+    env.error("SECRETSD_METRICS_TOKEN must be at least 32 characters");
+    return;
+  }
+  config.metrics_token = *token;
+}
+
 bool is_rate(const std::optional<std::int64_t>& value) {
   return value && *value >= 1 && *value <= 100000;
 }
@@ -213,6 +231,7 @@ ConfigResult load_config(const GetenvFn& getenv_fn) {
   const EnvReader env(getenv_fn, result.errors);
   config.dev_mode = env.flag("SECRETSD_DEV_MODE");
   load_server(env, config);
+  load_fleet(env, config);
   load_tokens(env, config);
   load_login_rate_limit(env, config);
   load_register_rate_limit(env, config);
@@ -254,7 +273,13 @@ std::string describe_config(const Config& config) {
       << " login_rate_per_account=" << config.login_rate_per_account
       << " login_rate_per_address=" << config.login_rate_per_address
       << " register_rate_per_address=" << config.register_rate_per_address
-      << " argon2_concurrency=" << config.argon2_concurrency;
+      << " argon2_concurrency=" << config.argon2_concurrency
+      << " migration_database_url=" << presence(!config.migration_database_url.empty())
+      << " metrics_token=" << presence(config.metrics_token.has_value())
+      << " shutdown_timeout_ms=" << config.shutdown_timeout_ms
+      << " ready_write_probe_ms=" << config.ready_write_probe_ms
+      << " read_database_url=" << presence(!config.read_database_url.empty())
+      << " read_your_writes_ms=" << config.read_your_writes_ms;
   return out.str();
 }
 

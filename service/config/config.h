@@ -56,6 +56,25 @@ struct Config {
   // takes SECRETSD_ARGON2_MEMLIMIT bytes); others wait. 0 = number of cores.
   int argon2_concurrency = 0;
   int refresh_grace_seconds = 10;          // SECRETSD_REFRESH_GRACE_SECONDS 0..300
+  // SECRETSD_MIGRATION_DATABASE_URL: where migrations run; empty = DATABASE_URL.
+  // Set it to the primary itself when DATABASE_URL names a pooler in
+  // transaction mode (the migration lock is a session-level advisory lock).
+  std::string migration_database_url;
+  // SECRETSD_METRICS_TOKEN: GET /metrics is served only when set, to callers
+  // that send it as "Authorization: Bearer <token>" (>= 32 characters).
+  std::optional<std::string> metrics_token;
+  // SECRETSD_SHUTDOWN_TIMEOUT_MS 0..600000: after SIGTERM, how long in-flight
+  // requests may take to finish before secretsd exits anyway.
+  int shutdown_timeout_ms = 10000;
+  // SECRETSD_READY_WRITE_PROBE_MS 0..600000: /ready's real write (disk full,
+  // read-only) runs at most this often per instance; 0 = on every call.
+  int ready_write_probe_ms = 5000;
+  // SECRETSD_READ_DATABASE_URL: a standby (or libpq multi-host list of them)
+  // for GET of secrets, lists and versions; empty = every read on the primary.
+  std::string read_database_url;
+  // SECRETSD_READ_YOUR_WRITES_MS 0..600000: after a write, that caller's
+  // reads go to the primary for this long (a bound on the standby's lag).
+  int read_your_writes_ms = 5000;
 };
 
 struct ConfigResult {

@@ -43,6 +43,13 @@ Lease& Lease::operator=(Lease&& other) noexcept {
 
 Lease::~Lease() { give_back(); }
 
+void Lease::mark_broken() {
+  broken_ = true;
+  if (pool_ != nullptr && pool_->availability_ != nullptr) {
+    pool_->availability_->lost(Availability::kUnreachable);
+  }
+}
+
 void Lease::give_back() {
   if (pool_ != nullptr && conn_) pool_->release(std::move(conn_), broken_);
   pool_ = nullptr;
@@ -50,9 +57,10 @@ void Lease::give_back() {
 
 // ---------------------------------------------------------- ConnectionPool
 
-ConnectionPool::ConnectionPool(std::string conninfo, std::size_t size, OnConnect on_connect)
+ConnectionPool::ConnectionPool(std::string conninfo, std::size_t size, OnConnect on_connect,
+                               Availability* availability)
     : conninfo_(std::move(conninfo)), size_(size == 0 ? 1 : size),
-      on_connect_(std::move(on_connect)) {}
+      on_connect_(std::move(on_connect)), availability_(availability) {}
 
 // Every Lease must be gone by now: a lease outliving its pool is a bug.
 ConnectionPool::~ConnectionPool() = default;
@@ -72,8 +80,25 @@ std::size_t ConnectionPool::waiting() const {
   return waiters_.size();
 }
 
+std::uint64_t ConnectionPool::waits_total() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return waits_;
+}
+
+std::uint64_t ConnectionPool::timeouts_total() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return timeouts_;
+}
+
 std::unique_ptr<pqxx::connection> ConnectionPool::open_connection() {
-  auto conn = std::make_unique<pqxx::connection>(conninfo_);
+  std::unique_ptr<pqxx::connection> conn;
+  try {
+    conn = std::make_unique<pqxx::connection>(conninfo_);
+  } catch (const pqxx::broken_connection&) {
+    if (availability_ != nullptr) availability_->lost(Availability::kUnreachable);
+    throw;
+  }
+  if (availability_ != nullptr) availability_->reachable();
   // libpqxx 6 silently reconnects a broken connection on the next
   // transaction, losing session state mid-lease; the pool replaces broken
   // connections itself, explicitly.
@@ -134,10 +159,12 @@ Lease ConnectionPool::acquire(std::chrono::milliseconds timeout) {
 
   Waiter me;
   waiters_.push_back(&me);
+  ++waits_;
   const bool served =
       me.wake.wait_until(lock, deadline, [&me] { return me.handed || me.may_open; });
   if (!served) {
     waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &me));
+    ++timeouts_;
     throw PoolTimeout();
   }
   // release()/forget_slot() took us off the queue.

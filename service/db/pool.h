@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include <pqxx/connection>
+
+#include "db/availability.h"
 
 namespace secretsd::db {
 
@@ -42,7 +45,7 @@ class Lease {
   pqxx::connection& operator*() { return *conn_; }
 
   // Call after catching pqxx::broken_connection (with_tx does this).
-  void mark_broken() { broken_ = true; }
+  void mark_broken();
 
  private:
   friend class ConnectionPool;
@@ -57,14 +60,19 @@ class Lease {
 
 class ConnectionPool {
  public:
-  // Runs once on every newly opened connection (e.g. to register prepared
-  // statements with conn.prepare()). May throw; the connection is dropped.
+  // Runs once on every newly opened connection. May throw; the connection is
+  // dropped. (Not for conn.prepare(): secretsd sends unnamed statements only,
+  // so that PgBouncer's transaction mode works.)
   using OnConnect = std::function<void(pqxx::connection&)>;
 
   // `conninfo`: libpq keyword form ("host=... dbname=...") or a
   // postgresql:// URL; empty means libpq's PG* environment variables.
   // Connections are opened lazily, at most `size` at a time.
-  ConnectionPool(std::string conninfo, std::size_t size, OnConnect on_connect = {});
+  // `availability`, when given, hears of every failed open and broken
+  // connection (lost) and every successful open (reachable again); it must
+  // outlive the pool.
+  ConnectionPool(std::string conninfo, std::size_t size, OnConnect on_connect = {},
+                 Availability* availability = nullptr);
   ~ConnectionPool();
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
@@ -81,6 +89,8 @@ class ConnectionPool {
   std::size_t open_connections() const;  // idle + leased
   std::size_t idle_connections() const;
   std::size_t waiting() const;  // callers blocked in acquire()
+  std::uint64_t waits_total() const;     // acquire() calls that had to queue
+  std::uint64_t timeouts_total() const;  // acquire() calls that threw PoolTimeout
 
  private:
   // One blocked acquire(); lives on its stack while it is queued.
@@ -100,11 +110,14 @@ class ConnectionPool {
   const std::string conninfo_;
   const std::size_t size_;
   const OnConnect on_connect_;
+  Availability* const availability_;
 
   mutable std::mutex mutex_;
   std::deque<Waiter*> waiters_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
   std::size_t open_ = 0;  // idle + leased + being opened
+  std::uint64_t waits_ = 0;
+  std::uint64_t timeouts_ = 0;
 };
 
 }  // namespace secretsd::db

@@ -20,13 +20,10 @@ namespace secretsd::db {
 //   SELECT s.* FROM secrets.set_context($1::uuid, $2, NULLIF($3, '')),
 //                   LATERAL secrets.get_secret(...) s
 // and run it inside with_tx().
-inline constexpr const char* kSetContextStatement = "secretsd_set_context";
+// Sent unnamed (exec_params), like every statement of secretsd, so that it
+// works behind PgBouncer in transaction mode.
 inline constexpr const char* kSetContextSql =
     "SELECT secrets.set_context($1::uuid, $2, NULLIF($3, ''))";
-
-// Registers kSetContextStatement on `conn` (idempotent; libpqxx prepares it
-// on the server on first use). Suitable as, or part of, a pool OnConnect.
-void prepare_context_statement(pqxx::connection& conn);
 
 // Runs fn(tx) in one transaction and commits; returns what fn returns.
 // pqxx::broken_connection marks the lease broken (the pool replaces the
@@ -59,9 +56,8 @@ template <typename Fn>
 auto with_household_tx(Lease& lease, const std::string& household_id, const std::string& actor,
                        const std::string& node_id, Fn&& fn)
     -> decltype(fn(std::declval<pqxx::work&>())) {
-  prepare_context_statement(lease.conn());
   return with_tx(lease, [&](pqxx::work& tx) {
-    tx.exec_prepared(kSetContextStatement, household_id, actor, node_id);
+    tx.exec_params(kSetContextSql, household_id, actor, node_id);
     return fn(tx);
   });
 }

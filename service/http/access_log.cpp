@@ -16,6 +16,8 @@ std::string truncated(const std::string& s, std::size_t max) {
   return s.size() <= max ? s : s.substr(0, max);
 }
 
+}  // namespace
+
 std::string iso8601_utc_millis(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count() % 1000;
@@ -28,8 +30,6 @@ std::string iso8601_utc_millis(std::chrono::system_clock::time_point t) {
   std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms));
   return out;
 }
-
-}  // namespace
 
 std::string format_access_line(const AccessRecord& r) {
   nlohmann::json line = {
@@ -44,8 +44,9 @@ std::string format_access_line(const AccessRecord& r) {
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void AccessLog::write(const AccessRecord& record) {
-  std::string line = format_access_line(record);
+void AccessLog::write(const AccessRecord& record) { write_line(format_access_line(record)); }
+
+void AccessLog::write_line(const std::string& line) {
   std::lock_guard<std::mutex> lock(mutex_);
   out_ << line << '\n';
   out_.flush();

@@ -17,6 +17,10 @@ struct AccessRecord {
   double duration_ms = 0;
   std::string remote_addr;
   std::string actor_kind;  // empty when no handler identified the caller
+  // The pattern of the route that answered, as registered (never the path);
+  // empty when none did (404, static files, refusals). Not written to the
+  // access log: metrics label requests with it.
+  std::string route;
 };
 
 // {"time":"2024-01-02T03:04:05.678Z","method":"GET","path":"/api/secrets/K",
@@ -25,12 +29,17 @@ struct AccessRecord {
 // bytes: invalid UTF-8 is replaced, over-long fields are truncated.
 std::string format_access_line(const AccessRecord& record);
 
+// "2024-01-02T03:04:05.678Z": the time format of every JSON log line.
+std::string iso8601_utc_millis(std::chrono::system_clock::time_point t);
+
 // Thread-safe line writer over a caller-owned stream (std::cout in the
 // service, a std::ostringstream in tests); the stream must outlive it.
 class AccessLog {
  public:
   explicit AccessLog(std::ostream& out) : out_(out) {}
   void write(const AccessRecord& record);
+  // Another JSON line (e.g. a database event), never interleaved with requests'.
+  void write_line(const std::string& line);
 
  private:
   std::mutex mutex_;

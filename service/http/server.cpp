@@ -26,6 +26,7 @@ namespace {
 struct RequestScope {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::string actor_kind;
+  std::string route;  // the matched route's pattern
   bool close_connection = false;
   // Set by screen_request. A request httplib answered by itself (a bad
   // request line or header, an oversized URI, a bad Range) was never
@@ -216,8 +217,13 @@ httplib::Server::HandlerResponse Server::screen_request(const httplib::Request& 
   return HandlerResponse::Handled;
 }
 
+void Server::record(const AccessRecord& record) const {
+  if (observer_) observer_(record);
+  if (access_log_ != nullptr) access_log_->write(record);
+}
+
 void Server::log_request(const httplib::Request& req, const httplib::Response& res) const {
-  if (access_log_ == nullptr) return;
+  if (access_log_ == nullptr && !observer_) return;
   AccessRecord record;
   record.time = std::chrono::system_clock::now();
   record.method = req.method;
@@ -229,8 +235,9 @@ void Server::log_request(const httplib::Request& req, const httplib::Response& r
                              std::chrono::steady_clock::now() - t_scope->start)
                              .count();
     record.actor_kind = t_scope->actor_kind;
+    record.route = t_scope->route;
   }
-  access_log_->write(record);
+  this->record(record);
 }
 
 void Server::run_guarded(const RouteHandler& handler, Exchange& ex) const {
@@ -246,18 +253,24 @@ void Server::run_guarded(const RouteHandler& handler, Exchange& ex) const {
     fail(ex.res, 500);
   }
   if (t_scope != nullptr) t_scope->actor_kind = ex.actor_kind;
+  // Shutting down: this response is the connection's last, and says so, so
+  // a keep-alive client does not send another request into the close.
+  if (stopping()) close_after_response(ex.res);
 }
 
-httplib::Server::Handler Server::plain_route(RouteHandler handler) const {
-  return [this, handler](const httplib::Request& req, httplib::Response& res) {
+httplib::Server::Handler Server::plain_route(RouteHandler handler, std::string pattern) const {
+  return [this, handler, pattern](const httplib::Request& req, httplib::Response& res) {
+    if (t_scope != nullptr) t_scope->route = pattern;
     Exchange ex{req, res, {}, {}};
     run_guarded(handler, ex);
   };
 }
 
-httplib::Server::HandlerWithContentReader Server::body_route(RouteHandler handler) const {
-  return [this, handler](const httplib::Request& req, httplib::Response& res,
-                         const httplib::ContentReader& reader) {
+httplib::Server::HandlerWithContentReader Server::body_route(RouteHandler handler,
+                                                             std::string pattern) const {
+  return [this, handler, pattern](const httplib::Request& req, httplib::Response& res,
+                                  const httplib::ContentReader& reader) {
+    if (t_scope != nullptr) t_scope->route = pattern;
     Exchange ex{req, res, {}, {}};
     switch (read_capped_body(req, reader, options_.max_body_bytes, ex.body)) {
       case BodyRead::TooLarge:
@@ -289,37 +302,37 @@ void Server::add_route(const std::string& method, const std::string& pattern) {
 Server& Server::get(const std::string& pattern, RouteHandler handler) {
   add_route("GET", pattern);
   add_route("HEAD", pattern);
-  Get(pattern, plain_route(std::move(handler)));
+  Get(pattern, plain_route(std::move(handler), pattern));
   return *this;
 }
 
 Server& Server::post(const std::string& pattern, RouteHandler handler) {
   add_route("POST", pattern);
-  Post(pattern, body_route(std::move(handler)));
+  Post(pattern, body_route(std::move(handler), pattern));
   return *this;
 }
 
 Server& Server::put(const std::string& pattern, RouteHandler handler) {
   add_route("PUT", pattern);
-  Put(pattern, body_route(std::move(handler)));
+  Put(pattern, body_route(std::move(handler), pattern));
   return *this;
 }
 
 Server& Server::patch(const std::string& pattern, RouteHandler handler) {
   add_route("PATCH", pattern);
-  Patch(pattern, body_route(std::move(handler)));
+  Patch(pattern, body_route(std::move(handler), pattern));
   return *this;
 }
 
 Server& Server::del(const std::string& pattern, RouteHandler handler) {
   add_route("DELETE", pattern);
-  Delete(pattern, body_route(std::move(handler)));
+  Delete(pattern, body_route(std::move(handler), pattern));
   return *this;
 }
 
 Server& Server::options(const std::string& pattern, RouteHandler handler) {
   add_route("OPTIONS", pattern);
-  Options(pattern, plain_route(std::move(handler)));
+  Options(pattern, plain_route(std::move(handler), pattern));
   return *this;
 }
 
@@ -357,14 +370,14 @@ void Server::refuse_overloaded(socket_t sock) {
   // No linger: refusals run one after another, so a crowd of idle
   // connections must not make each one cost the linger time (the close
   // still reads what the client has already sent).
-  if (access_log_ != nullptr) {
+  if (access_log_ != nullptr || observer_) {
     CappedSocketStream peer(sock, {});
     AccessRecord record;
     record.time = std::chrono::system_clock::now();
     record.status = 503;
     int port = 0;
     peer.get_remote_ip_and_port(record.remote_addr, port);
-    access_log_->write(record);
+    this->record(record);
   }
 }
 

@@ -71,6 +71,9 @@ struct Exchange {
   std::string actor_kind;
 };
 
+// Sees every answered request (metrics); called on the worker thread.
+using RequestObserver = std::function<void(const AccessRecord&)>;
+
 // A handler may throw: db::PoolTimeout and pqxx::broken_connection become
 // 503, anything else a generic 500; exception text is never sent or logged.
 using RouteHandler = std::function<void(Exchange&)>;
@@ -109,6 +112,9 @@ class Server : private httplib::Server {
 
   const ServerOptions& settings() const { return options_; }
 
+  // Set before listening.
+  void set_request_observer(RequestObserver observer) { observer_ = std::move(observer); }
+
  private:
   struct Route {
     std::string method;
@@ -126,13 +132,17 @@ class Server : private httplib::Server {
   void install_hooks();
   HandlerResponse screen_request(const httplib::Request& req, httplib::Response& res) const;
   void log_request(const httplib::Request& req, const httplib::Response& res) const;
+  void record(const AccessRecord& record) const;
+  bool stopping() const { return svr_sock_ == INVALID_SOCKET; }
   void add_route(const std::string& method, const std::string& pattern);
   void run_guarded(const RouteHandler& handler, Exchange& ex) const;
-  httplib::Server::Handler plain_route(RouteHandler handler) const;
-  httplib::Server::HandlerWithContentReader body_route(RouteHandler handler) const;
+  httplib::Server::Handler plain_route(RouteHandler handler, std::string pattern) const;
+  httplib::Server::HandlerWithContentReader body_route(RouteHandler handler,
+                                                       std::string pattern) const;
 
   ServerOptions options_;
   AccessLog* access_log_;
+  RequestObserver observer_;
   std::vector<Route> routes_;
 };
 

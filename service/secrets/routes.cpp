@@ -1,4 +1,4 @@
-// /api/secrets handlers: authenticate, validate in C++, then one prepared
+// /api/secrets handlers: authenticate, validate in C++, then one
 // statement on a leased connection (secrets/statements.h).
 //
 //   GET    /api/secrets?scope=&node_id=&limit=&offset=   metadata, paginated
@@ -25,6 +25,7 @@
 #include "db/pool.h"
 #include "http/json_io.h"
 #include "http/server.h"
+#include "metrics/metrics.h"
 #include "secrets/db_errors.h"
 #include "secrets/household.h"
 #include "secrets/representation.h"
@@ -76,9 +77,6 @@ template <typename Fn>
 std::variant<pqxx::result, ApiError> run(App& app, const std::string& key, Fn&& fn) {
   db::Lease lease = app.pool->acquire(kPoolWait);
   try {
-    // Cheap when already registered (a map lookup); keeps the routes working
-    // whether or not the pool's OnConnect registered them.
-    secrets::prepare_secrets_statements(lease.conn());
     pqxx::nontransaction tx(lease.conn());
     SecretsStatements statements(tx);
     return fn(statements);
@@ -88,6 +86,48 @@ std::variant<pqxx::result, ApiError> run(App& app, const std::string& key, Fn&& 
   } catch (const pqxx::sql_error& e) {
     return secrets::map_sql_error(e, key);
   }
+}
+
+// run(), then the caller's reads go to the primary for a while
+// (read-your-writes; db/recent_writers.h).
+template <typename Fn>
+std::variant<pqxx::result, ApiError> run_write(App& app, const HouseholdContext& ctx,
+                                               const std::string& key, Fn&& fn) {
+  auto result = run(app, key, std::forward<Fn>(fn));
+  if (app.read_pool && std::holds_alternative<pqxx::result>(result)) {
+    app.recent_writers->wrote(ctx.actor);
+  }
+  return result;
+}
+
+// A read of secrets: on a standby (SECRETSD_READ_DATABASE_URL) unless the
+// caller wrote recently, else on the primary. A standby that cannot answer
+// -- unreachable, busy, or the read would write (a household with
+// audit_reads records each read: 25006 read_only_sql_transaction) -- hands
+// the read to the primary; writes never happen anywhere else.
+template <typename Fn>
+std::variant<pqxx::result, ApiError> run_read(App& app, const HouseholdContext& ctx,
+                                              const std::string& key, Fn&& fn) {
+  if (app.read_pool && !app.recent_writers->recently_wrote(ctx.actor)) {
+    try {
+      db::Lease lease = app.read_pool->acquire(kPoolWait);
+      try {
+        pqxx::nontransaction tx(lease.conn());
+        SecretsStatements statements(tx);
+        auto rows = fn(statements);
+        metrics::global().read("replica");
+        return rows;
+      } catch (const pqxx::broken_connection&) {
+        lease.mark_broken();
+      } catch (const pqxx::sql_error& e) {
+        if (e.sqlstate() != "25006") return secrets::map_sql_error(e, key);
+      }
+    } catch (const pqxx::broken_connection&) {
+    } catch (const db::PoolTimeout&) {
+    }
+  }
+  metrics::global().read("primary");
+  return run(app, key, std::forward<Fn>(fn));
 }
 
 // The caller's household, or the error already sent.
@@ -149,7 +189,7 @@ void list_secrets(http::Exchange& ex, App& app) {
   if (failed(ex, query)) return;
   const auto& q = std::get<secrets::ListQuery>(query);
 
-  auto result = run(app, "", [&](SecretsStatements& s) {
+  auto result = run_read(app, *ctx, "", [&](SecretsStatements& s) {
     return s.list(*ctx, q.scope, q.node_id, q.limit, q.offset);
   });
   if (failed(ex, result)) return;
@@ -183,7 +223,7 @@ void get_secret(http::Exchange& ex, App& app) {
   if (failed(ex, version)) return;
   const auto& wanted = std::get<std::optional<int>>(version);
 
-  auto result = run(app, *key, [&](SecretsStatements& s) {
+  auto result = run_read(app, *ctx, *key, [&](SecretsStatements& s) {
     return wanted ? s.get_version(*ctx, *key, sc.scope, sc.node_id, *wanted)
                   : s.get(*ctx, *key, sc.scope, sc.node_id);
   });
@@ -205,7 +245,7 @@ void create_secret(http::Exchange& ex, App& app) {
   const auto& r = std::get<secrets::CreateRequest>(request);
   if (refuse_node_write(ex, *ctx, r.scope)) return;
 
-  auto result = run(app, r.key, [&](SecretsStatements& s) {
+  auto result = run_write(app, *ctx, r.key, [&](SecretsStatements& s) {
     return s.create(*ctx, r.key, r.value, r.scope.scope, r.value_type, r.scope.node_id,
                     r.description);
   });
@@ -224,7 +264,7 @@ void update_secret(http::Exchange& ex, App& app) {
   auto expected = expected_version(ex);
   if (!expected) return;
 
-  auto result = run(app, *key, [&](SecretsStatements& s) {
+  auto result = run_write(app, *ctx, *key, [&](SecretsStatements& s) {
     return s.update(*ctx, *key, r.scope.scope, r.scope.node_id, r.value, r.description, *expected);
   });
   send_written(ex, result);
@@ -242,7 +282,7 @@ void delete_secret(http::Exchange& ex, App& app) {
   auto expected = expected_version(ex);
   if (!expected) return;
 
-  auto result = run(app, *key, [&](SecretsStatements& s) {
+  auto result = run_write(app, *ctx, *key, [&](SecretsStatements& s) {
     return s.remove(*ctx, *key, sc.scope, sc.node_id, *expected);
   });
   if (failed(ex, result)) return;
@@ -262,7 +302,7 @@ void list_versions(http::Exchange& ex, App& app) {
   if (failed(ex, scope)) return;
   const auto& sc = std::get<secrets::Scope>(scope);
 
-  auto result = run(app, *key, [&](SecretsStatements& s) {
+  auto result = run_read(app, *ctx, *key, [&](SecretsStatements& s) {
     return s.versions(*ctx, *key, sc.scope, sc.node_id);
   });
   if (failed(ex, result)) return;
@@ -285,7 +325,7 @@ void rollback_secret(http::Exchange& ex, App& app) {
   auto expected = expected_version(ex);
   if (!expected) return;
 
-  auto result = run(app, *key, [&](SecretsStatements& s) {
+  auto result = run_write(app, *ctx, *key, [&](SecretsStatements& s) {
     return s.rollback(*ctx, *key, r.scope.scope, r.scope.node_id, r.version, *expected);
   });
   send_written(ex, result);
@@ -301,7 +341,7 @@ void restore_secret(http::Exchange& ex, App& app) {
   const auto& sc = std::get<secrets::Scope>(scope);
   if (refuse_node_write(ex, *ctx, sc)) return;
 
-  auto result = run(app, *key, [&](SecretsStatements& s) {
+  auto result = run_write(app, *ctx, *key, [&](SecretsStatements& s) {
     return s.restore(*ctx, *key, sc.scope, sc.node_id);
   });
   send_written(ex, result);

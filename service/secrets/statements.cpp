@@ -5,16 +5,6 @@
 namespace secretsd::secrets {
 namespace {
 
-constexpr const char* kGet = "secretsd_secret_get";
-constexpr const char* kList = "secretsd_secret_list";
-constexpr const char* kCreate = "secretsd_secret_create";
-constexpr const char* kUpdate = "secretsd_secret_update";
-constexpr const char* kDelete = "secretsd_secret_delete";
-constexpr const char* kGetVersion = "secretsd_secret_get_version";
-constexpr const char* kVersions = "secretsd_secret_versions";
-constexpr const char* kRollback = "secretsd_secret_rollback";
-constexpr const char* kRestore = "secretsd_secret_restore";
-
 // $1 household, $2 actor, $3 calling node ('' = none). An empty string
 // stands for NULL in text parameters: libpqxx 6.4 has no portable optional.
 #define SECRETSD_CONTEXT_COLUMNS \
@@ -33,16 +23,12 @@ constexpr const char* kRestore = "secretsd_secret_restore";
 // The metadata row, then the value through secrets.get_secret() -- not a
 // direct decrypt, so that the household's read auditing applies -- pinned to
 // the version of that row (a concurrent update cannot pair one version's
-// metadata with another's value). get_secret runs only when the row exists.
+// metadata with another's value). The statement lives in a PL/pgSQL function
+// (migrations/0008_get_secret_row.sql) so that its plan is cached although
+// it is sent unnamed: planning it on every call cost more than running it.
 const std::string kGetSql =
-    "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
-    ", $1::uuid AS household_id, $4::text AS key, $5::text AS scope,"
-    " NULLIF($6::text, '') AS node_id) "
-    "SELECT " SECRETSD_METADATA_COLUMNS ", v.value "
-    "FROM c, LATERAL (SELECT s.* FROM secrets.secrets s"
-    " WHERE s.household_id = c.household_id AND s.key = c.key AND s.scope = c.scope"
-    " AND s.node_id IS NOT DISTINCT FROM c.node_id AND s.deleted_at IS NULL OFFSET 0) m,"
-    " LATERAL secrets.get_secret(c.key, c.scope, c.node_id, m.version) AS v(value)";
+    "SELECT * FROM secretsd.get_secret_row($1::uuid, $2::text, $3::text, $4::text, $5::text,"
+    " $6::text)";
 
 // The page and the total in one statement; the LEFT JOIN keeps one row (with
 // the total) when the page is empty.
@@ -132,28 +118,17 @@ const std::string kRestoreSql =
 
 }  // namespace
 
-void prepare_secrets_statements(pqxx::connection& conn) {
-  conn.prepare(kGet, kGetSql);
-  conn.prepare(kList, kListSql);
-  conn.prepare(kCreate, kCreateSql);
-  conn.prepare(kUpdate, kUpdateSql);
-  conn.prepare(kDelete, kDeleteSql);
-  conn.prepare(kGetVersion, kGetVersionSql);
-  conn.prepare(kVersions, kVersionsSql);
-  conn.prepare(kRollback, kRollbackSql);
-  conn.prepare(kRestore, kRestoreSql);
-}
 
 const std::string& get_secret_sql() { return kGetSql; }
 
 pqxx::result SecretsStatements::get(const HouseholdContext& ctx, const std::string& key,
                                     const std::string& scope, const std::string& node_id) {
-  return tx_.exec_prepared(kGet, ctx.household_id, ctx.actor, ctx.node_id, key, scope, node_id);
+  return tx_.exec_params(kGetSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope, node_id);
 }
 
 pqxx::result SecretsStatements::list(const HouseholdContext& ctx, const std::string& scope_filter,
                                      const std::string& node_filter, int limit, long long offset) {
-  return tx_.exec_prepared(kList, ctx.household_id, ctx.actor, ctx.node_id, scope_filter,
+  return tx_.exec_params(kListSql, ctx.household_id, ctx.actor, ctx.node_id, scope_filter,
                            node_filter, limit, offset);
 }
 
@@ -161,7 +136,7 @@ pqxx::result SecretsStatements::create(const HouseholdContext& ctx, const std::s
                                        const std::string& value, const std::string& scope,
                                        const std::string& value_type, const std::string& node_id,
                                        const std::optional<std::string>& description) {
-  return tx_.exec_prepared(kCreate, ctx.household_id, ctx.actor, ctx.node_id, key, value, scope,
+  return tx_.exec_params(kCreateSql, ctx.household_id, ctx.actor, ctx.node_id, key, value, scope,
                            value_type, node_id, description.value_or(""),
                            description.has_value());
 }
@@ -178,7 +153,7 @@ pqxx::result SecretsStatements::update(const HouseholdContext& ctx, const std::s
                                        const std::optional<std::string>& value,
                                        const std::optional<std::string>& description,
                                        const std::optional<int>& expected_version) {
-  return tx_.exec_prepared(kUpdate, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return tx_.exec_params(kUpdateSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
                            node_id, value.value_or(""), value.has_value(),
                            description.value_or(""), description.has_value(),
                            expected_text(expected_version));
@@ -187,20 +162,20 @@ pqxx::result SecretsStatements::update(const HouseholdContext& ctx, const std::s
 pqxx::result SecretsStatements::remove(const HouseholdContext& ctx, const std::string& key,
                                        const std::string& scope, const std::string& node_id,
                                        const std::optional<int>& expected_version) {
-  return tx_.exec_prepared(kDelete, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return tx_.exec_params(kDeleteSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
                            node_id, expected_text(expected_version));
 }
 
 pqxx::result SecretsStatements::get_version(const HouseholdContext& ctx, const std::string& key,
                                             const std::string& scope, const std::string& node_id,
                                             int version) {
-  return tx_.exec_prepared(kGetVersion, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return tx_.exec_params(kGetVersionSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
                            node_id, version);
 }
 
 pqxx::result SecretsStatements::versions(const HouseholdContext& ctx, const std::string& key,
                                          const std::string& scope, const std::string& node_id) {
-  return tx_.exec_prepared(kVersions, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return tx_.exec_params(kVersionsSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
                            node_id);
 }
 
@@ -208,13 +183,13 @@ pqxx::result SecretsStatements::rollback(const HouseholdContext& ctx, const std:
                                          const std::string& scope, const std::string& node_id,
                                          int to_version,
                                          const std::optional<int>& expected_version) {
-  return tx_.exec_prepared(kRollback, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return tx_.exec_params(kRollbackSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
                            node_id, to_version, expected_text(expected_version));
 }
 
 pqxx::result SecretsStatements::restore(const HouseholdContext& ctx, const std::string& key,
                                         const std::string& scope, const std::string& node_id) {
-  return tx_.exec_prepared(kRestore, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return tx_.exec_params(kRestoreSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
                            node_id);
 }
 

@@ -1,4 +1,4 @@
-// The SQL behind /api/secrets: one prepared statement per operation, each a
+// The SQL behind /api/secrets: one statement per operation, each a
 // single round trip that first sets the household context and then calls
 // the extension's API.
 //
@@ -28,12 +28,9 @@ struct HouseholdContext {
   std::string node_id;  // the calling node, empty otherwise
 };
 
-// Registers every statement below on `conn`. Idempotent (same names, same
-// text), so it is fine both as part of the pool's OnConnect and before use.
-void prepare_secrets_statements(pqxx::connection& conn);
-
-// The statements; `tx` is a pqxx::nontransaction on a connection that has
-// them prepared. Metadata columns: id, key, scope, node_id, value_type,
+// The statements, sent unnamed (exec_params: no server-side prepared
+// statement, so PgBouncer's transaction mode works); `tx` is a
+// pqxx::nontransaction. Metadata columns: id, key, scope, node_id, value_type,
 // description, has_value, version, created_at_ms, updated_at_ms (epoch ms),
 // created_by, updated_by.
 class SecretsStatements {

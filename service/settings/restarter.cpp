@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include "metrics/metrics.h"
 #include "settings/child_process.h"
 
 namespace secretsd::settings {
@@ -103,6 +104,7 @@ RestartOutcome Restarter::restart(const Runtime& runtime, const std::string& set
     out.message = "health check failed";
   }
   out.duration_ms = ms_since(start);
+  metrics::global().restart_outcome(out.status);  // a fixed word: ok, failed, timeout, skipped
   return out;
 }
 

@@ -192,7 +192,7 @@ void create_context_stub(const std::string& conninfo) {
 
 TEST_F(DbPoolTest, HouseholdTxSetsTheContextFirst) {
   create_context_stub(scratch_->conninfo());
-  ConnectionPool pool(scratch_->conninfo(), 2, prepare_context_statement);
+  ConnectionPool pool(scratch_->conninfo(), 2);
   Lease lease = pool.acquire(1s);
   const std::string household = "0b6f8a57-3f4e-4d1f-9c49-0d5c7f2a9e11";
   auto row = with_household_tx(lease, household, "user:alice", "", [](pqxx::work& tx) {

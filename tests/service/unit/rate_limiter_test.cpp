@@ -1,117 +1,120 @@
+// The shared rate limiter against a real PostgreSQL (migrations/0006):
+// every connection here stands for another secretsd instance.
 #include "auth/rate_limiter.h"
 
 #include <atomic>
-#include <memory>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "db/pool.h"
+#include "db_test_support.h"
 
 namespace secretsd {
 namespace {
 
-using std::chrono::milliseconds;
+using namespace std::chrono_literals;
 using std::chrono::seconds;
 
-// A clock the test moves by hand; shared so the limiter sees every advance.
-class FakeClock {
- public:
-  RateLimiter::Clock as_clock() const {
-    return [now = now_] { return *now; };
-  }
-  void advance(std::chrono::steady_clock::duration by) { *now_ += by; }
+std::string migration_sql() {
+  const std::string here = __FILE__;
+  const std::string root = here.substr(0, here.rfind("/tests/service/unit/"));
+  std::ifstream in(root + "/migrations/0006_rate_limits.sql");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
- private:
-  std::shared_ptr<std::chrono::steady_clock::time_point> now_ =
-      std::make_shared<std::chrono::steady_clock::time_point>();
+class RateLimiterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SKIP_WITHOUT_DATABASE();
+    scratch_ = std::make_unique<db::testing::ScratchDatabase>();
+    pqxx::connection conn(scratch_->conninfo());
+    pqxx::work tx(conn);
+    tx.exec("CREATE SCHEMA secretsd");
+    tx.exec(migration_sql());
+    tx.commit();
+    pool_ = std::make_unique<db::ConnectionPool>(scratch_->conninfo(), 8);
+  }
+  void TearDown() override {
+    pool_.reset();
+    scratch_.reset();
+  }
+
+  db::Lease lease() { return pool_->acquire(5s); }
+
+  std::unique_ptr<db::testing::ScratchDatabase> scratch_;
+  std::unique_ptr<db::ConnectionPool> pool_;
+  const std::string pepper_ = "test-pepper-test-pepper-test-pepper";
 };
 
-TEST(RateLimiter, AllowsBurstThenRefuses) {
-  FakeClock clock;
-  RateLimiter limiter({10, seconds(60)}, 100, clock.as_clock());
-  for (int i = 0; i < 10; ++i) EXPECT_TRUE(limiter.allow("alice")) << i;
-  EXPECT_FALSE(limiter.allow("alice"));
-  EXPECT_FALSE(limiter.allow("alice"));  // refusals take nothing
-  EXPECT_EQ(limiter.retry_after_seconds("alice"), 6);
+TEST_F(RateLimiterTest, AllowsBurstThenRefuses) {
+  RateLimiter limiter("login_account", {10, seconds(60)}, pepper_);
+  auto l = lease();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(limiter.take(l, "alice"), 0) << i;
+  EXPECT_EQ(limiter.take(l, "alice"), 6);  // one event refills every 6 s
+  EXPECT_EQ(limiter.take(l, "alice"), 6);  // refusals take nothing
 }
 
-TEST(RateLimiter, RefillsOneEventPerInterval) {
-  FakeClock clock;
-  RateLimiter limiter({10, seconds(60)}, 100, clock.as_clock());
-  for (int i = 0; i < 10; ++i) limiter.allow("alice");
-  clock.advance(seconds(5));
-  EXPECT_EQ(limiter.retry_after_seconds("alice"), 1);
-  EXPECT_FALSE(limiter.allow("alice"));
-  clock.advance(milliseconds(999));
-  EXPECT_EQ(limiter.retry_after_seconds("alice"), 1);  // rounds up
-  clock.advance(milliseconds(1));
-  EXPECT_EQ(limiter.retry_after_seconds("alice"), 0);
-  EXPECT_TRUE(limiter.allow("alice"));
-  EXPECT_FALSE(limiter.allow("alice"));
+TEST_F(RateLimiterTest, RefillsOneEventPerInterval) {
+  RateLimiter limiter("refill", {2, seconds(2)}, pepper_);
+  auto l = lease();
+  EXPECT_EQ(limiter.take(l, "k"), 0);
+  EXPECT_EQ(limiter.take(l, "k"), 0);
+  EXPECT_EQ(limiter.take(l, "k"), 1);
+  std::this_thread::sleep_for(1100ms);
+  EXPECT_EQ(limiter.take(l, "k"), 0);
+  EXPECT_EQ(limiter.take(l, "k"), 1);
 }
 
-TEST(RateLimiter, FullyRefillsAfterWindowButNoMoreThanBurst) {
-  FakeClock clock;
-  RateLimiter limiter({3, seconds(30)}, 100, clock.as_clock());
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.allow("k"));
-  EXPECT_FALSE(limiter.allow("k"));
-  clock.advance(seconds(3600));
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.allow("k"));
-  EXPECT_FALSE(limiter.allow("k"));
+TEST_F(RateLimiterTest, KeysAndLimitsAreIndependent) {
+  RateLimiter a("limit_a", {1, seconds(60)}, pepper_);
+  RateLimiter b("limit_b", {1, seconds(60)}, pepper_);
+  auto l = lease();
+  EXPECT_EQ(a.take(l, "x"), 0);
+  EXPECT_EQ(a.take(l, "x"), 60);
+  EXPECT_EQ(a.take(l, "y"), 0);
+  EXPECT_EQ(b.take(l, "x"), 0);
 }
 
-TEST(RateLimiter, KeysAreIndependent) {
-  FakeClock clock;
-  RateLimiter limiter({1, seconds(60)}, 100, clock.as_clock());
-  EXPECT_TRUE(limiter.allow("a"));
-  EXPECT_FALSE(limiter.allow("a"));
-  EXPECT_TRUE(limiter.allow("b"));
-  EXPECT_EQ(limiter.retry_after_seconds("c"), 0);
-  EXPECT_EQ(limiter.retry_after_seconds("a"), 60);
+// Instances configured alike share a bucket; another rate counts apart.
+TEST_F(RateLimiterTest, BucketsBelongToOneRate) {
+  RateLimiter one("register_address", {2, seconds(3600)}, pepper_);
+  RateLimiter same("register_address", {2, seconds(3600)}, pepper_);
+  RateLimiter other("register_address", {100000, seconds(3600)}, pepper_);
+  auto l = lease();
+  EXPECT_EQ(other.take(l, "127.0.0.1"), 0);
+  EXPECT_EQ(one.take(l, "127.0.0.1"), 0);
+  EXPECT_EQ(same.take(l, "127.0.0.1"), 0);
+  EXPECT_GT(one.take(l, "127.0.0.1"), 0);
 }
 
-TEST(RateLimiter, ResetForgetsKey) {
-  FakeClock clock;
-  RateLimiter limiter({1, seconds(60)}, 100, clock.as_clock());
-  EXPECT_TRUE(limiter.allow("a"));
-  EXPECT_FALSE(limiter.allow("a"));
-  limiter.reset("a");
-  limiter.reset("never-seen");
-  EXPECT_EQ(limiter.size(), 0u);
-  EXPECT_TRUE(limiter.allow("a"));
+TEST_F(RateLimiterTest, ResetForgetsKey) {
+  RateLimiter limiter("reset", {1, seconds(60)}, pepper_);
+  auto l = lease();
+  EXPECT_EQ(limiter.take(l, "a"), 0);
+  EXPECT_GT(limiter.take(l, "a"), 0);
+  limiter.reset(l, "a");
+  limiter.reset(l, "never-seen");
+  EXPECT_EQ(limiter.take(l, "a"), 0);
 }
 
-TEST(RateLimiter, MemoryIsBoundedByEvictingLeastRecentlyUsed) {
-  FakeClock clock;
-  RateLimiter limiter({1, seconds(60)}, 3, clock.as_clock());
-  EXPECT_TRUE(limiter.allow("a"));
-  EXPECT_TRUE(limiter.allow("b"));
-  EXPECT_TRUE(limiter.allow("c"));
-  EXPECT_FALSE(limiter.allow("a"));  // touches "a": "b" is now the oldest
-  EXPECT_TRUE(limiter.allow("d"));   // evicts "b"
-  EXPECT_EQ(limiter.size(), 3u);
-  EXPECT_TRUE(limiter.allow("b"));   // forgotten, so allowed again; evicts "c"
-  EXPECT_FALSE(limiter.allow("a"));
-  EXPECT_FALSE(limiter.allow("d"));
-  EXPECT_EQ(limiter.size(), 3u);
-}
-
-TEST(RateLimiter, RejectsNonsenseLimits) {
-  EXPECT_THROW(RateLimiter({0, seconds(60)}), std::invalid_argument);
-  EXPECT_THROW(RateLimiter({1, seconds(0)}), std::invalid_argument);
-  EXPECT_THROW(RateLimiter({1, seconds(60)}, 0), std::invalid_argument);
-  EXPECT_THROW(RateLimiter({1, seconds(60)}, 10, nullptr), std::invalid_argument);
-}
-
-TEST(RateLimiter, ThreadSafeUnderContention) {
-  FakeClock clock;
-  RateLimiter limiter({100, seconds(60)}, 1000, clock.as_clock());
+// Separate connections (as separate secretsd instances would be) share one
+// bucket, and never both take its last event.
+TEST_F(RateLimiterTest, SharedAcrossConnectionsUnderContention) {
+  RateLimiter limiter("shared", {100, seconds(60)}, pepper_);
   std::atomic<int> allowed{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < 50; ++i) {
-        if (limiter.allow("shared")) ++allowed;
+      auto l = lease();
+      for (int i = 0; i < 25; ++i) {
+        if (limiter.take(l, "shared-key") == 0) ++allowed;
       }
     });
   }
@@ -119,12 +122,22 @@ TEST(RateLimiter, ThreadSafeUnderContention) {
   EXPECT_EQ(allowed.load(), 100);
 }
 
-TEST(RateLimiter, WorksWithRealClock) {
-  RateLimiter limiter({2, seconds(60)});
-  EXPECT_TRUE(limiter.allow("x"));
-  EXPECT_TRUE(limiter.allow("x"));
-  EXPECT_FALSE(limiter.allow("x"));
-  EXPECT_GE(limiter.retry_after_seconds("x"), 29);
+TEST_F(RateLimiterTest, StoresOnlyAKeyedHash) {
+  RateLimiter limiter("login_account", {5, seconds(60)}, pepper_);
+  auto l = lease();
+  limiter.take(l, "alice@example.com");
+  pqxx::nontransaction tx(l.conn());
+  auto rows = tx.exec("SELECT limit_name, key_hash FROM secretsd.rate_limits");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0].as<std::string>(), "login_account/5/60s");
+  EXPECT_EQ(rows[0][1].as<std::string>().find("alice"), std::string::npos);
+}
+
+TEST(RateLimiter, RejectsNonsenseLimits) {
+  EXPECT_THROW(RateLimiter("x", {0, seconds(60)}, "p"), std::invalid_argument);
+  EXPECT_THROW(RateLimiter("x", {1, seconds(0)}, "p"), std::invalid_argument);
+  EXPECT_THROW(RateLimiter("x", {1, seconds(60)}, ""), std::invalid_argument);
+  EXPECT_THROW(RateLimiter("", {1, seconds(60)}, "p"), std::invalid_argument);
 }
 
 }  // namespace
