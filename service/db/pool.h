@@ -21,6 +21,10 @@
 
 namespace secretsd::db {
 
+// How long a request waits for a connection before it is answered 503: one
+// value for every route, so overload is refused alike everywhere.
+inline constexpr std::chrono::milliseconds kPoolWait{2000};
+
 // Every connection was leased for the whole wait. The HTTP layer answers 503.
 class PoolTimeout : public std::runtime_error {
  public:

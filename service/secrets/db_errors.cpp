@@ -1,36 +1,49 @@
 #include "secrets/db_errors.h"
 
-#include <array>
 #include <iostream>
 #include <string_view>
 
 namespace secretsd::secrets {
 namespace {
 
-// Every 22023 message of sql/pgsecrets--0.1.0.sql and extension/context.c
-// that a REST request can reach. None holds a value: the extension refuses
-// bad values without echoing them.
-constexpr std::array<std::string_view, 11> kValidationMessages = {
-    "Key must be SCREAMING_SNAKE_CASE (e.g., MY_API_KEY)",
-    "Key must be 255 characters or less",
-    "scope must be \"integration\" or \"node\"",
-    "scope \"node\" requires a node_id",
-    "scope \"integration\" does not take a node_id",
-    "node_id must be 255 characters or less",
-    "value_type must be \"string\", \"int\" or \"bool\"",
-    "value does not fit value_type \"int\"",
-    "value does not fit value_type \"bool\"",
-    "actor must be at most 256 bytes",
-    "node_id must be at most 255 bytes",
+// The fields of a libpq error as the pool's connections report them
+// (PQERRORS_VERBOSE): "ERROR:  <SQLSTATE>: <primary message>\n" then lines
+// such as "SCHEMA NAME:  secrets", "TABLE NAME:  api", "COLUMN NAME:  key".
+struct ErrorFields {
+  std::string_view primary;
+  std::string_view schema;
+  std::string_view table;
+  std::string_view column;
 };
 
-// libpq's error text is "ERROR:  <primary message>\n" followed by optional
-// DETAIL/HINT/CONTEXT lines; libpqxx 6.4 exposes only that text.
-std::string_view primary_message(std::string_view text) {
-  constexpr std::string_view kPrefix = "ERROR:  ";
-  if (text.substr(0, kPrefix.size()) == kPrefix) text.remove_prefix(kPrefix.size());
-  return text.substr(0, text.find('\n'));
+std::string_view field_line(std::string_view text, std::string_view name) {
+  const std::string needle = "\n" + std::string(name) + ":  ";
+  const auto at = text.find(needle);
+  if (at == std::string_view::npos) return {};
+  auto value = text.substr(at + needle.size());
+  return value.substr(0, value.find('\n'));
 }
+
+ErrorFields fields_of(std::string_view text, const std::string& sqlstate) {
+  ErrorFields f;
+  std::string_view first = text.substr(0, text.find('\n'));
+  for (const std::string prefix : {std::string("ERROR:  ") + sqlstate + ": ", std::string("ERROR:  ")}) {
+    if (first.substr(0, prefix.size()) == prefix) {
+      first.remove_prefix(prefix.size());
+      break;
+    }
+  }
+  f.primary = first;
+  f.schema = field_line(text, "SCHEMA NAME");
+  f.table = field_line(text, "TABLE NAME");
+  f.column = field_line(text, "COLUMN NAME");
+  return f;
+}
+
+// The extension marks the errors its API raises for clients (validation and
+// not-found texts that name at most the key and a version, never a value):
+// SCHEMA "secrets", TABLE "api" (a name no real table has).
+bool raised_for_clients(const ErrorFields& f) { return f.schema == "secrets" && f.table == "api"; }
 
 // One line on stderr naming only the event and the SQLSTATE: never the
 // statement, its parameters or the server's message.
@@ -52,22 +65,15 @@ std::string already_exists_message(const std::string& key) {
 
 ApiError map_sql_error(const pqxx::sql_error& error, const std::string& key) {
   const std::string& state = error.sqlstate();
+  const ErrorFields fields = fields_of(error.what(), state);
   if (state == "22023") {
-    auto message = primary_message(error.what());
-    for (auto known : kValidationMessages) {
-      if (message == known) return {400, std::string(known)};
-    }
+    if (raised_for_clients(fields)) return {400, std::string(fields.primary)};
     log_event("secret_validation_unmapped", state);
     return {400, "Bad request"};
   }
   if (state == "23505") return {409, already_exists_message(key)};
   if (state == "P0002") {
-    // The API's own "not kept"/"no deleted secret" texts name only the
-    // (validated) key and a version number; anything else gets the generic one.
-    auto message = primary_message(error.what());
-    for (std::string_view known : {"Version ", "No deleted secret with key \""}) {
-      if (message.substr(0, known.size()) == known) return {404, std::string(message)};
-    }
+    if (raised_for_clients(fields)) return {404, std::string(fields.primary)};
     return {404, not_found_message(key)};
   }
   // Only a write with If-Match passes an expected version.

@@ -1,7 +1,8 @@
-// Maps the extension's SQLSTATEs to HTTP answers. The message is only ever
-// one of a fixed set of texts: a database error's own text is never passed
-// through unless it is one of the extension's validation messages, which are
-// known not to contain values.
+// Maps database errors to HTTP answers by SQLSTATE and the error's
+// structured fields, never by its wording. A database error's own text is
+// passed through only when the extension marked it as written for clients
+// (SCHEMA "secrets", TABLE "api": validation and not-found texts, which never
+// hold a value); anything else gets a fixed text.
 #pragma once
 
 #include <string>

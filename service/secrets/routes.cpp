@@ -40,7 +40,6 @@ using secrets::HouseholdContext;
 using secrets::SecretsStatements;
 
 // How long a request waits for a pooled connection before answering 503.
-constexpr std::chrono::milliseconds kPoolWait{2000};
 
 void send_error(http::Exchange& ex, const ApiError& e) {
   http::error_response(ex.res, e.status, e.message);
@@ -75,7 +74,7 @@ std::optional<std::optional<int>> expected_version(http::Exchange& ex) {
 // rethrown for the server to answer 503.
 template <typename Fn>
 std::variant<pqxx::result, ApiError> run(App& app, const std::string& key, Fn&& fn) {
-  db::Lease lease = app.pool->acquire(kPoolWait);
+  db::Lease lease = app.pool->acquire(db::kPoolWait);
   try {
     pqxx::nontransaction tx(lease.conn());
     SecretsStatements statements(tx);
@@ -110,7 +109,7 @@ std::variant<pqxx::result, ApiError> run_read(App& app, const HouseholdContext& 
                                               const std::string& key, Fn&& fn) {
   if (app.read_pool && !app.recent_writers->recently_wrote(ctx.actor)) {
     try {
-      db::Lease lease = app.read_pool->acquire(kPoolWait);
+      db::Lease lease = app.read_pool->acquire(db::kPoolWait);
       try {
         pqxx::nontransaction tx(lease.conn());
         SecretsStatements statements(tx);

@@ -10,11 +10,10 @@
 
 namespace secretsd::settings {
 namespace {
-constexpr std::chrono::milliseconds kPoolWait{2000};
 }  // namespace
 
 std::optional<std::vector<std::string>> SettingGrants::of(const std::string& app_id) {
-  db::Lease lease = pool_.acquire(kPoolWait);
+  db::Lease lease = pool_.acquire(db::kPoolWait);
   return db::with_tx(lease, [&](pqxx::work& tx) -> std::optional<std::vector<std::string>> {
     auto rows = tx.exec_params(
         "SELECT g.setting_name FROM secretsd.apps a "
@@ -31,7 +30,7 @@ std::optional<std::vector<std::string>> SettingGrants::of(const std::string& app
 }
 
 bool SettingGrants::replace(const std::string& app_id, const std::vector<std::string>& names) {
-  db::Lease lease = pool_.acquire(kPoolWait);
+  db::Lease lease = pool_.acquire(db::kPoolWait);
   return db::with_tx(lease, [&](pqxx::work& tx) {
     // The app row is locked so a concurrent replace cannot interleave.
     auto app = tx.exec_params(

@@ -14,7 +14,6 @@
 namespace secretsd::settings {
 namespace {
 
-constexpr std::chrono::milliseconds kPoolWait{2000};
 constexpr const char* kContentType = "application/octet-stream";
 
 // The {node_id} path segment and whether `caller` may use its blob; the
@@ -89,7 +88,7 @@ void put_settings_blob(http::Exchange& ex, App& app, std::size_t max_bytes) {
   auto who = authenticated(ex, app);
   if (!who) return;
   const Caller& caller = *who;
-  db::Lease lease = app.pool->acquire(kPoolWait);
+  db::Lease lease = app.pool->acquire(db::kPoolWait);
   auto node_id = authorized_node(ex, caller, lease);
   if (!node_id) return;
 
@@ -174,7 +173,7 @@ void put_settings_blob(http::Exchange& ex, App& app, std::size_t max_bytes) {
 void get_settings_blob(http::Exchange& ex, App& app) {
   auto who = authenticated(ex, app);  // before leasing: see put_settings_blob
   if (!who) return;
-  db::Lease lease = app.pool->acquire(kPoolWait);
+  db::Lease lease = app.pool->acquire(db::kPoolWait);
   auto node_id = authorized_node(ex, *who, lease);
   if (!node_id) return;
   auto rows = db::with_tx(lease, [&](pqxx::work& tx) {

@@ -11,7 +11,6 @@
 namespace secretsd::settings {
 namespace {
 
-constexpr std::chrono::milliseconds kPoolWait{2000};
 
 // A setting's metadata and its clear value (read through the extension; a
 // sensitive one only as far as masking needs it in this process).
@@ -75,7 +74,7 @@ bool remove_in(pqxx::work& tx, const std::string& name) {
 
 template <typename Fn>
 auto in_global_tx(db::ConnectionPool& pool, const std::string& actor, Fn&& fn) {
-  db::Lease lease = pool.acquire(kPoolWait);
+  db::Lease lease = pool.acquire(db::kPoolWait);
   return db::with_household_tx(lease, kGlobalHousehold, actor, "", std::forward<Fn>(fn));
 }
 
