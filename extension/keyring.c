@@ -106,6 +106,7 @@ static unsigned char ring_digest[PGSECRETS_FINGERPRINT_BYTES];
 
 static KeyringShared *shared = NULL;
 static uint64 local_generation = 0;
+static uint32 seen_change = UINT32_MAX;	/* shared->change when last in step */
 static bool sync_failed = false;
 static int	chosen[PGSECRETS_MAX_KEYS];	/* per primary key: 0 = itself, n = alts[n-1] */
 
@@ -595,19 +596,27 @@ keyring_setting_changed(const char *file, const char *command)
 static void
 sync_with_postmaster(void)
 {
-	Published snap;
+	Published	snap;
 	bool		ok;
 	unsigned char digest[PGSECRETS_FINGERPRINT_BYTES];
+	uint32		change = pg_atomic_read_u32(&shared->change);
 
+	/* The hot path: nothing was published since this backend last looked. */
+	if (change == seen_change && !sync_failed)
+		return;
 	snapshot(&snap);
 	if (snap.generation == local_generation && !sync_failed)
+	{
+		seen_change = change;
 		return;
+	}
 	if (ConfigReloadPending)
 		return;
 	if (!snap.loaded)
 	{
 		ring_loaded = false;
 		local_generation = snap.generation;
+		seen_change = change;
 		set_load_error("%s", snap.last_error[0] ? snap.last_error : "no root key is loaded in the server");
 		return;
 	}
@@ -627,6 +636,7 @@ sync_with_postmaster(void)
 	if (ok)
 	{
 		local_generation = snap.generation;
+		seen_change = change;
 		sync_failed = false;
 	}
 	else
