@@ -100,6 +100,9 @@ class Server : private httplib::Server {
   const ServerOptions& settings() const { return options_; }
 
  private:
+  // tests/fuzz/http_request_fuzzer.cc feeds bytes to serve_connection.
+  friend struct ServerFuzzAccess;
+
   struct Route {
     std::string method;
     std::regex pattern;
