@@ -13,12 +13,14 @@ suppressions="$(cd "$(dirname "$0")" && pwd)/lsan.supp"
 # process with exitcode 23, whatever the test itself thought of it.
 export ASAN_OPTIONS="halt_on_error=1:exitcode=23:detect_leaks=1:log_path=$reports/asan:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan:${UBSAN_OPTIONS:-}"
-export LSAN_OPTIONS="suppressions=$suppressions:${LSAN_OPTIONS:-}"
+export LSAN_OPTIONS="suppressions=$suppressions:print_suppressions=0:${LSAN_OPTIONS:-}"
 "$bin" "$@"
 rc=$?
 found=0
 for f in "$reports"/*; do
   [ -e "$f" ] || continue
+  # A file with only LeakSanitizer's list of used suppressions is no report.
+  grep -qE 'ERROR: |runtime error: |SUMMARY: ' "$f" || continue
   found=1
   echo "==== sanitizer report $(basename "$f")" >&2
   cat "$f" >&2
