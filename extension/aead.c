@@ -21,36 +21,21 @@
 
 #include <sodium.h>
 
+#include "ciphertext.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
-#define FORMAT_VERSION 1
-#define ALG_XCHACHA20POLY1305 1
-#define HEADER_BYTES (2 + 4 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
-#define TAG_BYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+/* The format itself lives in ciphertext.c (plain C, shared with the fuzzer). */
+#define HEADER_BYTES CIPHERTEXT_HEADER_BYTES
+#define TAG_BYTES CIPHERTEXT_TAG_BYTES
 #define AD_STACK_BYTES 512
 
 PG_FUNCTION_INFO_V1(pgsecrets_encrypt_secret);
 PG_FUNCTION_INFO_V1(pgsecrets_decrypt_secret);
 PG_FUNCTION_INFO_V1(pgsecrets_ciphertext_key_version);
 PG_FUNCTION_INFO_V1(pgsecrets_rewrap);
-
-static void
-put_uint32(unsigned char *p, uint32 v)
-{
-	p[0] = (v >> 24) & 0xff;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
-
-static uint32
-get_uint32(const unsigned char *p)
-{
-	return ((uint32) p[0] << 24) | ((uint32) p[1] << 16) | ((uint32) p[2] << 8) | p[3];
-}
 
 /*
  * Builds header || household || context. Small inputs use the caller's
@@ -61,12 +46,12 @@ build_ad(unsigned char *stackbuf, const unsigned char *header,
 		 const pg_uuid_t *household, const text *context, size_t *adlen)
 {
 	size_t		ctxlen = VARSIZE_ANY_EXHDR(context);
-	size_t		len = HEADER_BYTES + UUID_LEN + ctxlen;
+	size_t		len = ciphertext_ad_len(ctxlen);
 	unsigned char *ad = (len <= AD_STACK_BYTES) ? stackbuf : palloc(len);
 
-	memcpy(ad, header, HEADER_BYTES);
-	memcpy(ad + HEADER_BYTES, household->data, UUID_LEN);
-	memcpy(ad + HEADER_BYTES + UUID_LEN, VARDATA_ANY(context), ctxlen);
+	StaticAssertStmt(UUID_LEN == CIPHERTEXT_HOUSEHOLD_BYTES, "household id size");
+	ciphertext_build_ad(ad, header, household->data,
+						(const unsigned char *) VARDATA_ANY(context), ctxlen);
 	*adlen = len;
 	return ad;
 }
@@ -98,11 +83,18 @@ decrypt_failed(const char *detail_fmt, uint32 arg)
 static uint32
 header_key_version(const unsigned char *in, size_t inlen)
 {
-	if (inlen < HEADER_BYTES + TAG_BYTES || in[0] != FORMAT_VERSION)
-		decrypt_failed(NULL, 0);
-	if (in[1] != ALG_XCHACHA20POLY1305)
-		decrypt_failed("Unknown algorithm %u.", in[1]);
-	return get_uint32(in + 2);
+	uint32_t	version = 0;
+
+	switch (ciphertext_check_header(in, inlen, &version))
+	{
+		case CIPHERTEXT_OK:
+			break;
+		case CIPHERTEXT_MALFORMED:
+			decrypt_failed(NULL, 0);
+		case CIPHERTEXT_UNKNOWN_ALGORITHM:
+			decrypt_failed("Unknown algorithm %u.", in[1]);
+	}
+	return version;
 }
 
 /*
@@ -117,14 +109,11 @@ open_value(unsigned char *plain, const unsigned char *in, size_t inlen,
 	unsigned char adbuf[AD_STACK_BYTES];
 	size_t		adlen;
 	unsigned char *ad = build_ad(adbuf, in, household, context, &adlen);
-	int			rc;
+	bool		opened = ciphertext_open(plain, in, inlen, data_key, ad, adlen);
 
-	rc = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL,
-													in + HEADER_BYTES, inlen - HEADER_BYTES,
-													ad, adlen, in + 6, data_key);
 	if (ad != adbuf)
 		pfree(ad);
-	return rc == 0;
+	return opened;
 }
 
 /*
@@ -143,13 +132,12 @@ seal_value(uint32 version, const unsigned char *data_key,
 	unsigned char *out = (unsigned char *) VARDATA(result);
 
 	SET_VARSIZE(result, VARHDRSZ + HEADER_BYTES + ptlen + TAG_BYTES);
-	out[0] = FORMAT_VERSION;
-	out[1] = ALG_XCHACHA20POLY1305;
-	put_uint32(out + 2, version);
-	nonce_pool_take(out + 6, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	ciphertext_write_header(out, version);
+	nonce_pool_take(out + CIPHERTEXT_NONCE_OFFSET, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	ad = build_ad(adbuf, out, household, context, &adlen);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + HEADER_BYTES, NULL, plain, ptlen,
-											   ad, adlen, NULL, out + 6, data_key);
+											   ad, adlen, NULL, out + CIPHERTEXT_NONCE_OFFSET,
+											   data_key);
 	if (ad != adbuf)
 		pfree(ad);
 	return result;
@@ -234,10 +222,12 @@ pgsecrets_ciphertext_key_version(PG_FUNCTION_ARGS)
 {
 	bytea	   *ciphertext = PG_GETARG_BYTEA_PP(0);
 	const unsigned char *in = (const unsigned char *) VARDATA_ANY(ciphertext);
+	uint32_t	version;
 
-	if (VARSIZE_ANY_EXHDR(ciphertext) < HEADER_BYTES + TAG_BYTES || in[0] != FORMAT_VERSION)
+	/* An unknown algorithm still names its key version: only the format is checked. */
+	if (ciphertext_check_header(in, VARSIZE_ANY_EXHDR(ciphertext), &version) == CIPHERTEXT_MALFORMED)
 		PG_RETURN_NULL();
-	PG_RETURN_INT64((int64) get_uint32(in + 2));
+	PG_RETURN_INT64((int64) ciphertext_key_version(in));
 }
 
 /*

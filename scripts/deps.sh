@@ -9,7 +9,7 @@ packages=(
   postgresql-15 postgresql-client-15 postgresql-server-dev-15
   libsodium-dev libssl-dev libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev
 )
-test_packages=(libgtest-dev curl wrk nodejs chromium pgbouncer prometheus)
+test_packages=(libgtest-dev curl wrk nodejs chromium pgbouncer prometheus clang libfuzzer-14-dev valgrind)
 
 want=("${packages[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -125,6 +125,28 @@ build_all() {
   cmake --build "$BUILD_DIR" -j "$(nproc)" >/dev/null
 }
 
+# The checked builds scripts/test.sh also runs (README "Fuzzing and
+# sanitizers"): $BUILD_DIR-asan (ASan+UBSan: secretsd, secretsctl and the
+# C++ tests) and $BUILD_DIR-fuzz (clang, the libFuzzer targets); their
+# folders are handed to $BUILD_DIR's CTest, which registers sanitize.* and
+# fuzz.* runs. PGSECRETS_SKIP_CHECKED_BUILDS=1 leaves both out.
+build_checked() {
+  local asan="" fuzz=""
+  if [ "${PGSECRETS_SKIP_CHECKED_BUILDS:-0}" != 1 ]; then
+    asan="$BUILD_DIR-asan" fuzz="$BUILD_DIR-fuzz"
+    log "building the sanitizer build ($asan)"
+    cmake -S "$PROJECT_DIR" -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGSECRETS_SANITIZE=ON >/dev/null
+    cmake --build "$asan" -j "$(nproc)" --target secretsd secretsctl unit_tests integration_tests >/dev/null
+    log "building the fuzz targets ($fuzz)"
+    cmake -S "$PROJECT_DIR" -B "$fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGSECRETS_FUZZ=ON \
+      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+    cmake --build "$fuzz" -j "$(nproc)" --target fuzzers >/dev/null
+  fi
+  cmake -S "$PROJECT_DIR" -B "$BUILD_DIR" -DPGSECRETS_ASAN_BUILD_DIR="$asan" \
+    -DPGSECRETS_FUZZ_BUILD_DIR="$fuzz" \
+    -DPGSECRETS_VALGRIND_TEST="$([ "${PGSECRETS_VALGRIND:-0}" = 1 ] && echo ON || echo OFF)" >/dev/null
+}
+
 # pgbouncer_start DIR PORT MODE PGDIR PGPORT [POOL_SIZE] [ROLES]
 # A real PgBouncer (Debian's, started as the cluster's OS user: it refuses
 # root) on 127.0.0.1:PORT in front of the private cluster PGDIR (its socket),

@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 "$PROJECT_DIR/scripts/deps.sh" --test
 build_all
+build_checked
 log "installing the browser tests' npm packages"
 (cd "$PROJECT_DIR/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 

@@ -110,6 +110,10 @@ ManifestFile parse_manifest(const std::string& text, const std::string& path) {
     const auto [line, column] = line_column(text, e.byte);
     throw bad_manifest(path, "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(column) +
                                  ": " + parse_reason(e.what()));
+  } catch (const json::out_of_range&) {
+    // A number beyond a double (1e999): nlohmann throws out_of_range, not
+    // parse_error, and its message quotes the number from the file.
+    throw bad_manifest(path, "invalid JSON: a number is out of range");
   }
   if (!doc.is_array() && !doc.is_object()) throw bad_manifest(path, "a manifest must be a JSON array or object");
 

@@ -116,6 +116,9 @@ class Server : private httplib::Server {
   void set_request_observer(RequestObserver observer) { observer_ = std::move(observer); }
 
  private:
+  // tests/fuzz/http_request_fuzzer.cc feeds bytes to serve_connection.
+  friend struct ServerFuzzAccess;
+
   struct Route {
     std::string method;
     std::regex pattern;

@@ -79,6 +79,16 @@ int manifest_error(const std::string& text, std::string* message = nullptr) {
   return 0;
 }
 
+// Found by tests/fuzz/manifest_fuzzer.cc (corpus: number_overflow): nlohmann
+// reports a too-large number as out_of_range, which escaped parse_manifest
+// and ended secretsctl with exit 1 and the number quoted in the message.
+TEST(SecretsctlManifest, NumberOutOfRangeIsBadInputWithoutQuotingIt) {
+  std::string message;
+  EXPECT_EQ(manifest_error(R"([{"key": "A", "required": 1e999}])", &message), kExitBadInput);
+  EXPECT_NE(message.find("m.json: invalid JSON"), std::string::npos) << message;
+  EXPECT_EQ(message.find("1e999"), std::string::npos) << message;
+}
+
 TEST(SecretsctlManifest, CommandObjectPrefersAllPossibleSecrets) {
   const auto file = parse_manifest(R"({"command": "get_weather",
       "required_secrets": [{"key": "A"}],
