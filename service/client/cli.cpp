@@ -210,8 +210,12 @@ int cmd_run(const std::vector<std::string>& words) {
   if (config.caller == Caller::kNode && args.value("node-id") && *args.value("node-id") != node_id) {
     throw usage_error("a node runs with its own node secrets; --node-id is for apps and users");
   }
-  SecretsApi api(config);
-  const auto secrets = visible_secrets(api, node_id);
+  std::map<std::string, std::string> secrets;
+  {
+    // Closed before the command starts: its connection must not leak into the child.
+    SecretsApi api(config);
+    secrets = visible_secrets(api, node_id);
+  }
   std::vector<std::string> base;
   for (char** e = environ; *e != nullptr; ++e) base.emplace_back(*e);
   const int code = run_child(command, child_environment(base, kCredentialVariables, secrets));
