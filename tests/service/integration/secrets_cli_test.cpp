@@ -309,14 +309,30 @@ TEST_F(SecretsCliTest, RunForwardsSigtermToTheChild) {
   const std::string ready = scratch.path("ready");
   // The child exits 42 on SIGTERM: only a forwarded signal reaches it, since
   // the test signals the `secrets` process alone.
-  const std::string script = "trap 'exit 42' TERM; : > '" + ready + "'; while :; do sleep 0.05; done";
+  const std::string script = "trap 'exit 42' TERM; echo $$ > '" + ready + "'; while :; do sleep 0.05; done";
   pid_t pid = spawn({"run", "--", "sh", "-c", script}, as_node(n), "", scratch);
-  for (int i = 0; i < 200 && access(ready.c_str(), F_OK) != 0; ++i) {
+  for (int i = 0; i < 200 && slurp(ready).find('\n') == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_EQ(access(ready.c_str(), F_OK), 0) << "the child never started";
+  const pid_t child = static_cast<pid_t>(std::atoi(slurp(ready).c_str()));
+  ASSERT_GT(child, 0) << "the child never started";
   kill(pid, SIGTERM);
-  Outcome r = wait_for(pid, scratch);
+  // Bounded: without forwarding nothing ends the child, so fail, not hang.
+  int status = 0;
+  bool ended = false;
+  for (int i = 0; i < 200 && !ended; ++i) {
+    ended = waitpid(pid, &status, WNOHANG) == pid;
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!ended) {
+    kill(child, SIGKILL);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL() << "SIGTERM did not reach the child within 10 s";
+  }
+  Outcome r;
+  r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.err = slurp(scratch.path("err"));
   EXPECT_EQ(r.exit, 42) << r.err;
 }
 
