@@ -68,8 +68,7 @@ Messages never contain a secret's value, a key or a token.
 
 const std::vector<std::string> kConnectionValued = {"url",          "api-key", "app-id", "app-key",
                                                     "household-id", "token",   "ca-file"};
-const std::vector<std::string> kCredentialVariables = {"SECRETS_API_KEY", "SECRETS_APP_KEY",
-                                                       "SECRETS_TOKEN"};
+const std::vector<std::string> kCredentialVariables = {"SECRETS_API_KEY", "SECRETS_APP_KEY", "SECRETS_TOKEN"};
 
 secretsctl::Args parse(const std::string& command, const std::vector<std::string>& words,
                        std::vector<std::string> valued, std::vector<std::string> flags) {
@@ -134,12 +133,13 @@ int cmd_list(const std::vector<std::string>& words) {
   const ClientConfig config = config_from(args);
   for (const SecretMeta& m : SecretsApi(config).list(filter)) {
     if (args.has("json")) {
-      nlohmann::json line{{"key", m.key},
-                          {"scope", m.scope},
-                          {"node_id", m.node_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.node_id)},
-                          {"value_type", m.value_type},
-                          {"version", m.version},
-                          {"updated_at", m.updated_at}};
+      nlohmann::json line{
+          {"key", m.key},
+          {"scope", m.scope},
+          {"node_id", m.node_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.node_id)},
+          {"value_type", m.value_type},
+          {"version", m.version},
+          {"updated_at", m.updated_at}};
       std::cout << line.dump() << '\n';
     } else {
       std::cout << m.key << '\t' << m.scope << '\t' << (m.node_id.empty() ? "-" : m.node_id) << '\t'
@@ -176,8 +176,7 @@ int cmd_delete(const std::vector<std::string>& words) {
 
 bool is_env_name(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
 // The secrets `run` exports: integration ones, then the node's own, which

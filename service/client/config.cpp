@@ -32,14 +32,15 @@ std::optional<std::string> flag_value(const ConfigFlags& flags, const Setting& s
 }
 
 // The flag, else the variable.
-std::string setting(const EnvLookup& env, const ConfigFlags& flags, const Setting& s,
-                    bool use_env = true) {
+std::string setting(const EnvLookup& env, const ConfigFlags& flags, const Setting& s, bool use_env = true) {
   if (auto v = flag_value(flags, s)) return *v;
   if (!use_env) return {};
   return env(s.env).value_or("");
 }
 
-std::string names(const Setting& s) { return std::string(s.env) + " (--" + s.flag + ")"; }
+std::string names(const Setting& s) {
+  return std::string(s.env) + " (--" + s.flag + ")";
+}
 
 int parse_port(const std::string& text) {
   if (text.empty() || text.size() > 5 ||
@@ -80,7 +81,8 @@ Endpoint parse_url(const std::string& url) {
     throw usage_error("SECRETS_URL must not have a query or a fragment");
   }
   if (authority.find('@') != std::string::npos) {
-    throw usage_error("SECRETS_URL must not carry credentials; use SECRETS_API_KEY, SECRETS_APP_KEY or SECRETS_TOKEN");
+    throw usage_error(
+        "SECRETS_URL must not carry credentials; use SECRETS_API_KEY, SECRETS_APP_KEY or SECRETS_TOKEN");
   }
   std::string port_text;
   if (!authority.empty() && authority[0] == '[') {
@@ -149,8 +151,8 @@ ClientConfig resolve_config(const EnvLookup& env, const ConfigFlags& flags) {
                       names(kAppKey) + ", or " + names(kToken));
   }
   if (kinds > 1) {
-    throw usage_error("more than one kind of credentials: give only one of " + names(kApiKey) +
-                      ", " + names(kAppId) + "/" + names(kAppKey) + " or " + names(kToken));
+    throw usage_error("more than one kind of credentials: give only one of " + names(kApiKey) + ", " +
+                      names(kAppId) + "/" + names(kAppKey) + " or " + names(kToken));
   }
   if (!api_key.empty()) {
     const auto colon = api_key.find(':');

@@ -23,12 +23,12 @@ enum class Caller { kNode, kApp, kUser };
 struct ClientConfig {
   Endpoint endpoint;
   Caller caller = Caller::kNode;
-  std::string node_id, api_key;        // node: SECRETS_API_KEY = node_id:api_key
-  std::string app_id, app_key;         // app
-  std::string household_id;            // app, household calls (X-Household-Id)
-  std::string token;                   // user: a JWT access token
-  std::string ca_file;                 // https: CA bundle instead of the system's
-  bool insecure = false;               // allow plain http to a non-loopback host
+  std::string node_id, api_key;  // node: SECRETS_API_KEY = node_id:api_key
+  std::string app_id, app_key;   // app
+  std::string household_id;      // app, household calls (X-Household-Id)
+  std::string token;             // user: a JWT access token
+  std::string ca_file;           // https: CA bundle instead of the system's
+  bool insecure = false;         // allow plain http to a non-loopback host
 };
 
 // Flag values by name without "--" ("url", "api-key", "app-id", "app-key",

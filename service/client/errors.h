@@ -25,8 +25,12 @@ class ClientError : public std::runtime_error {
   int code_;
 };
 
-inline ClientError usage_error(const std::string& message) { return ClientError(kExitUsage, message); }
-inline ClientError failure(const std::string& message) { return ClientError(kExitFailure, message); }
+inline ClientError usage_error(const std::string& message) {
+  return ClientError(kExitUsage, message);
+}
+inline ClientError failure(const std::string& message) {
+  return ClientError(kExitFailure, message);
+}
 
 // The exit code for an HTTP status that is not a success: the one place that
 // maps the server's answers onto the command's exit codes.

@@ -72,8 +72,8 @@ Response HttpClient::send(const std::string& method, const std::string& path,
                                            : http_->Delete(full.c_str(), headers);
   if (!res) {
     // httplib's error names the failure (connection, TLS, timeout), never data.
-    throw failure("no answer from " + config_.endpoint.host + ":" +
-                  std::to_string(config_.endpoint.port) + ": " + httplib::to_string(res.error()));
+    throw failure("no answer from " + config_.endpoint.host + ":" + std::to_string(config_.endpoint.port) +
+                  ": " + httplib::to_string(res.error()));
   }
   return Response{res->status, res->body};
 }

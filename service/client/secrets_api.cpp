@@ -35,12 +35,15 @@ std::string text(const json& obj, const char* name) {
 json parse_body(const Response& r) {
   json body = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
-    throw failure("the server answered " + std::to_string(r.status) + " with a body that is not a JSON object");
+    throw failure("the server answered " + std::to_string(r.status) +
+                  " with a body that is not a JSON object");
   }
   return body;
 }
 
-std::string key_path(const std::string& key) { return "/api/secrets/" + url_encode(key); }
+std::string key_path(const std::string& key) {
+  return "/api/secrets/" + url_encode(key);
+}
 
 // Passes a 2xx through; anything else ends the command with its exit code.
 Response ensure_ok(Response r) {
@@ -48,9 +51,8 @@ Response ensure_ok(Response r) {
   // The server's messages name keys and fields, never values or credentials.
   json err = json::parse(r.body, nullptr, false);
   std::string message = err.is_object() ? text(err, "message") : std::string();
-  throw ClientError(exit_code_for_status(r.status),
-                    "server answered " + std::to_string(r.status) +
-                        (message.empty() ? std::string() : ": " + message));
+  throw ClientError(exit_code_for_status(r.status), "server answered " + std::to_string(r.status) +
+                                                        (message.empty() ? std::string() : ": " + message));
 }
 
 }  // namespace

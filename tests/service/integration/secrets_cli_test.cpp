@@ -95,12 +95,20 @@ Outcome secrets_cmd(const std::vector<std::string>& args, const Env& env, const 
   return wait_for(spawn(args, env, input, scratch), scratch);
 }
 
-std::string url() { return "http://127.0.0.1:" + std::to_string(secretsd().port()); }
+std::string url() {
+  return "http://127.0.0.1:" + std::to_string(secretsd().port());
+}
 
-Env as_node(const NodeCredentials& n) { return {{"SECRETS_URL", url()}, {"SECRETS_API_KEY", n.header()}}; }
-Env as_user(const TestUser& u) { return {{"SECRETS_URL", url()}, {"SECRETS_TOKEN", u.access_token}}; }
+Env as_node(const NodeCredentials& n) {
+  return {{"SECRETS_URL", url()}, {"SECRETS_API_KEY", n.header()}};
+}
+Env as_user(const TestUser& u) {
+  return {{"SECRETS_URL", url()}, {"SECRETS_TOKEN", u.access_token}};
+}
 Env as_app(const AppCredentials& a, const std::string& household) {
-  return {{"SECRETS_URL", url()}, {"SECRETS_APP_ID", a.app_id}, {"SECRETS_APP_KEY", a.app_key},
+  return {{"SECRETS_URL", url()},
+          {"SECRETS_APP_ID", a.app_id},
+          {"SECRETS_APP_KEY", a.app_key},
           {"SECRETS_HOUSEHOLD_ID", household}};
 }
 
@@ -227,7 +235,8 @@ TEST_F(SecretsCliTest, TypedGetAndSet) {
   EXPECT_EQ(i.out, "8080\n");
   EXPECT_EQ(secrets_cmd({"get", port}, as_user(u)).out, "+08080\n");  // as stored
   EXPECT_EQ(secrets_cmd({"get", flag, "--type", "bool"}, as_user(u)).out, "true\n");
-  EXPECT_NE(secrets_cmd({"list", "--json"}, as_user(u)).out.find("\"value_type\":\"int\""), std::string::npos);
+  EXPECT_NE(secrets_cmd({"list", "--json"}, as_user(u)).out.find("\"value_type\":\"int\""),
+            std::string::npos);
 
   // A stored value that is not the type asked: exit 1, the value not shown.
   Outcome not_int = secrets_cmd({"get", text, "--type", "int"}, as_user(u));
@@ -258,16 +267,17 @@ TEST_F(SecretsCliTest, UsageConfigurationAndNetworkErrors) {
   EXPECT_EQ(secrets_cmd({"run", "true"}, env).exit, 2);
   EXPECT_EQ(secrets_cmd({"run", "--watch", "--", "true"}, env).exit, 2);
   EXPECT_EQ(secrets_cmd({"get", "A"}, {{"SECRETS_TOKEN", u.access_token}}).exit, 2);  // no URL
-  Outcome plain = secrets_cmd({"get", "A"}, {{"SECRETS_URL", "http://secrets.invalid:7701"},
-                                             {"SECRETS_TOKEN", u.access_token}});
+  Outcome plain = secrets_cmd(
+      {"get", "A"}, {{"SECRETS_URL", "http://secrets.invalid:7701"}, {"SECRETS_TOKEN", u.access_token}});
   EXPECT_EQ(plain.exit, 2);
   EXPECT_NE(plain.err.find("--insecure"), std::string::npos);
   // With --insecure it tries (0.0.0.0 is not loopback by name, yet
   // refuses at once), and a refused connection is a network error.
-  Outcome insecure = secrets_cmd({"get", "A", "--insecure"}, {{"SECRETS_URL", "http://0.0.0.0:1"},
-                                                              {"SECRETS_TOKEN", u.access_token}});
+  Outcome insecure = secrets_cmd({"get", "A", "--insecure"},
+                                 {{"SECRETS_URL", "http://0.0.0.0:1"}, {"SECRETS_TOKEN", u.access_token}});
   EXPECT_EQ(insecure.exit, 1) << insecure.err;
-  Outcome closed = secrets_cmd({"list"}, {{"SECRETS_URL", "http://127.0.0.1:1"}, {"SECRETS_TOKEN", u.access_token}});
+  Outcome closed =
+      secrets_cmd({"list"}, {{"SECRETS_URL", "http://127.0.0.1:1"}, {"SECRETS_TOKEN", u.access_token}});
   EXPECT_EQ(closed.exit, 1);
   for (const Outcome& r : {none, plain, insecure, closed}) expect_clean(r, {u.access_token});
 }
@@ -295,7 +305,8 @@ TEST_F(SecretsCliTest, RunGivesTheChildTheVisibleSecretsAndItsExitCode) {
   // A user picks a node with --node-id, or gets the integration secrets only.
   EXPECT_EQ(secrets_cmd({"run", "--node-id", other.node_id, "--", "sh", "-c", script}, as_user(u)).out,
             va + "|" + vb_shared + "|" + vt + "|unset");
-  EXPECT_EQ(secrets_cmd({"run", "--", "sh", "-c", script}, as_user(u)).out, va + "|" + vb_shared + "|unset|unset");
+  EXPECT_EQ(secrets_cmd({"run", "--", "sh", "-c", script}, as_user(u)).out,
+            va + "|" + vb_shared + "|unset|unset");
 
   EXPECT_EQ(secrets_cmd({"run", "--", "sh", "-c", "exit 7"}, as_node(n)).exit, 7);
   EXPECT_EQ(secrets_cmd({"run", "--", "sh", "-c", "kill -KILL $$"}, as_node(n)).exit, 128 + SIGKILL);

@@ -82,7 +82,9 @@ TEST(SecretsClientConfig, FlagsOverrideTheirVariables) {
   EXPECT_EQ(u.caller, Caller::kUser);
   EXPECT_EQ(u.api_key, "");
   // The household is not a credential: its flag overrides only it.
-  Vars app = {{"SECRETS_URL", "https://h"}, {"SECRETS_APP_ID", "a"}, {"SECRETS_APP_KEY", "k"},
+  Vars app = {{"SECRETS_URL", "https://h"},
+              {"SECRETS_APP_ID", "a"},
+              {"SECRETS_APP_KEY", "k"},
               {"SECRETS_HOUSEHOLD_ID", "h1"}};
   EXPECT_EQ(resolve(app, {{"household-id", "h2"}}).household_id, "h2");
 }
