@@ -15,7 +15,7 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
 }
 
 std::string see_help(const OptionSpec& spec) {
-  return " (see: secretsctl " + spec.command + " --help)";
+  return " (see: " + spec.program + " " + spec.command + " --help)";
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ struct OptionSpec {
   std::string command;              // e.g. "keys add", for messages
   std::vector<std::string> valued;  // names without "--", e.g. "key-file"
   std::vector<std::string> flags;   // names without "--"; "help" is always accepted
+  std::string program = "secretsctl";  // for messages; the `secrets` command shares this parser
 };
 
 struct Args {

@@ -1,0 +1,254 @@
+#include "client/cli.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/errors.h"
+#include "client/child_process.h"
+#include "client/config.h"
+#include "client/errors.h"
+#include "client/secrets_api.h"
+#include "client/typed_value.h"
+
+extern char** environ;
+
+namespace secrets_client {
+namespace {
+
+constexpr const char* kHelp = R"(secrets: read and write pgsecrets secrets over secretsd's REST API
+
+usage:
+  secrets get KEY [--scope integration|node] [--node-id ID] [--type string|int|bool]
+      print the value and a newline
+  secrets list [--scope integration|node] [--node-id ID] [--json]
+      metadata only, never values: key, scope, node_id, value_type, version,
+      updated_at; tab-separated ("-" for no node), or JSON lines with --json
+  secrets set KEY [--scope integration|node] [--node-id ID] [--type string|int|bool] < value
+      the value is read from stdin (never from the command line), one
+      trailing newline stripped; creates the secret or updates it (--type
+      applies on creation and is checked against the value)
+  secrets delete KEY [--scope integration|node] [--node-id ID]
+  secrets run [--node-id ID] -- COMMAND [ARGS...]
+      runs COMMAND with every secret the caller sees in its environment
+      (NAME = the key): the integration secrets, and the node secrets of the
+      calling node (or of --node-id for an app or a user), which win over an
+      integration secret of the same key. SECRETS_API_KEY, SECRETS_APP_KEY
+      and SECRETS_TOKEN are not passed on. SIGTERM, SIGINT and SIGHUP are
+      forwarded; the exit code is COMMAND's, 128+N if signal N killed it.
+      (--watch is not built: it needs secretsd's change stream.)
+
+connection (every flag overrides its variable):
+  --url URL            SECRETS_URL            https://host[:port][/prefix]
+  --api-key ID:KEY     SECRETS_API_KEY        a node: node_id:api_key
+  --app-id ID          SECRETS_APP_ID         an app, with
+  --app-key KEY        SECRETS_APP_KEY
+  --household-id ID    SECRETS_HOUSEHOLD_ID   the app's household
+  --token JWT          SECRETS_TOKEN          a user's access token
+  --ca-file PATH       SECRETS_CA_FILE        CA bundle for https (default: the system's)
+  --insecure           allow plain http:// to a host that is not loopback
+  Exactly one kind of credentials; a credential flag makes the command
+  ignore every credential variable.
+
+exit codes:
+  0  success
+  1  server or network error; with get --type, a value that is not that type
+  2  usage or configuration error, or a request the server refused as bad (400)
+  3  not found (404)
+  4  not authorised (401, 403)
+Messages never contain a secret's value, a key or a token.
+)";
+
+const std::vector<std::string> kConnectionValued = {"url",          "api-key", "app-id", "app-key",
+                                                    "household-id", "token",   "ca-file"};
+const std::vector<std::string> kCredentialVariables = {"SECRETS_API_KEY", "SECRETS_APP_KEY", "SECRETS_TOKEN"};
+
+secretsctl::Args parse(const std::string& command, const std::vector<std::string>& words,
+                       std::vector<std::string> valued, std::vector<std::string> flags) {
+  valued.insert(valued.end(), kConnectionValued.begin(), kConnectionValued.end());
+  flags.push_back("insecure");
+  secretsctl::OptionSpec spec{command, valued, flags, "secrets"};
+  return secretsctl::parse_args(words, spec);
+}
+
+ClientConfig config_from(const secretsctl::Args& args) {
+  ConfigFlags flags;
+  for (const auto& name : kConnectionValued) {
+    if (auto v = args.value(name)) flags.values[name] = *v;
+  }
+  flags.insecure = args.has("insecure");
+  return resolve_config(process_env(), flags);
+}
+
+Selector selector_from(const secretsctl::Args& args) {
+  Selector s;
+  s.scope = args.value("scope").value_or("");
+  s.node_id = args.value("node-id").value_or("");
+  if (!s.scope.empty() && s.scope != "integration" && s.scope != "node") {
+    throw usage_error("--scope must be integration or node");
+  }
+  return s;
+}
+
+std::string type_from(const secretsctl::Args& args) {
+  std::string t = args.value("type").value_or("");
+  if (!t.empty() && t != "string" && t != "int" && t != "bool") {
+    throw usage_error("--type must be string, int or bool");
+  }
+  return t;
+}
+
+// Exactly one KEY.
+std::string key_from(const secretsctl::Args& args, const std::string& command) {
+  if (args.positionals.size() != 1) throw usage_error(command + " takes one KEY (see: secrets --help)");
+  return args.positionals[0];
+}
+
+int cmd_get(const std::vector<std::string>& words) {
+  auto args = parse("get", words, {"scope", "node-id", "type"}, {});
+  if (args.has("help")) return std::cout << kHelp, kExitOk;
+  const std::string key = key_from(args, "get");
+  const Selector which = selector_from(args);
+  const std::string type = type_from(args);
+  const ClientConfig config = config_from(args);
+  const std::string value = SecretsApi(config).get_value(key, which);
+  auto text = typed_text(value, type.empty() ? "string" : type);
+  if (!text) throw failure("the value of " + key + " is not a valid " + type);
+  std::cout << *text << '\n';
+  return kExitOk;
+}
+
+int cmd_list(const std::vector<std::string>& words) {
+  auto args = parse("list", words, {"scope", "node-id"}, {"json"});
+  if (args.has("help")) return std::cout << kHelp, kExitOk;
+  if (!args.positionals.empty()) throw usage_error("list takes no arguments (see: secrets --help)");
+  const Selector filter = selector_from(args);
+  const ClientConfig config = config_from(args);
+  for (const SecretMeta& m : SecretsApi(config).list(filter)) {
+    if (args.has("json")) {
+      nlohmann::json line{
+          {"key", m.key},
+          {"scope", m.scope},
+          {"node_id", m.node_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.node_id)},
+          {"value_type", m.value_type},
+          {"version", m.version},
+          {"updated_at", m.updated_at}};
+      std::cout << line.dump() << '\n';
+    } else {
+      std::cout << m.key << '\t' << m.scope << '\t' << (m.node_id.empty() ? "-" : m.node_id) << '\t'
+                << m.value_type << '\t' << m.version << '\t' << m.updated_at << '\n';
+    }
+  }
+  return kExitOk;
+}
+
+int cmd_set(const std::vector<std::string>& words) {
+  auto args = parse("set", words, {"scope", "node-id", "type"}, {});
+  if (args.has("help")) return std::cout << kHelp, kExitOk;
+  const std::string key = key_from(args, "set");
+  const Selector which = selector_from(args);
+  const std::string type = type_from(args);
+  const ClientConfig config = config_from(args);
+  if (isatty(STDIN_FILENO)) std::cerr << "secrets: reading the value from stdin (end with Ctrl-D)\n";
+  std::string value{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  if (!value.empty() && value.back() == '\n') value.pop_back();
+  if (!type.empty() && !typed_text(value, type)) throw usage_error("the value is not a valid " + type);
+  SecretsApi(config).set(key, value, which, type);
+  return kExitOk;
+}
+
+int cmd_delete(const std::vector<std::string>& words) {
+  auto args = parse("delete", words, {"scope", "node-id"}, {});
+  if (args.has("help")) return std::cout << kHelp, kExitOk;
+  const std::string key = key_from(args, "delete");
+  const Selector which = selector_from(args);
+  const ClientConfig config = config_from(args);
+  SecretsApi(config).remove(key, which);
+  return kExitOk;
+}
+
+bool is_env_name(const std::string& s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+}
+
+// The secrets `run` exports: integration ones, then the node's own, which
+// replace an integration secret of the same key.
+std::map<std::string, std::string> visible_secrets(SecretsApi& api, const std::string& node_id) {
+  std::map<std::string, std::string> out;
+  const auto all = api.list({});
+  for (const std::string scope : {"integration", "node"}) {
+    for (const SecretMeta& m : all) {
+      if (m.scope != scope || (scope == "node" && (node_id.empty() || m.node_id != node_id))) continue;
+      if (!is_env_name(m.key)) throw failure("secret " + m.key + " is not a valid environment variable name");
+      out[m.key] = api.get_value(m.key, {m.scope, m.node_id});
+    }
+  }
+  return out;
+}
+
+int cmd_run(const std::vector<std::string>& words) {
+  const auto dashes = std::find(words.begin(), words.end(), "--");
+  const std::vector<std::string> options(words.begin(), dashes);
+  auto args = parse("run", options, {"node-id"}, {});
+  if (args.has("help")) return std::cout << kHelp, kExitOk;
+  if (dashes == words.end() || dashes + 1 == words.end() || !args.positionals.empty()) {
+    throw usage_error("run needs -- COMMAND [ARGS...] (see: secrets --help)");
+  }
+  const std::vector<std::string> command(dashes + 1, words.end());
+  const ClientConfig config = config_from(args);
+  const std::string node_id =
+      config.caller == Caller::kNode ? config.node_id : args.value("node-id").value_or("");
+  if (config.caller == Caller::kNode && args.value("node-id") && *args.value("node-id") != node_id) {
+    throw usage_error("a node runs with its own node secrets; --node-id is for apps and users");
+  }
+  std::map<std::string, std::string> secrets;
+  {
+    // Closed before the command starts: its connection must not leak into the child.
+    SecretsApi api(config);
+    secrets = visible_secrets(api, node_id);
+  }
+  std::vector<std::string> base;
+  for (char** e = environ; *e != nullptr; ++e) base.emplace_back(*e);
+  const int code = run_child(command, child_environment(base, kCredentialVariables, secrets));
+  if (code < 0) throw failure("could not start or wait for the command");
+  return code;
+}
+
+}  // namespace
+
+int run_secrets_cli(const std::vector<std::string>& words) {
+  try {
+    if (words.empty()) {
+      std::cerr << kHelp;
+      return kExitUsage;
+    }
+    const std::string& command = words[0];
+    const std::vector<std::string> rest(words.begin() + 1, words.end());
+    if (command == "--help" || command == "-h" || command == "help") return std::cout << kHelp, kExitOk;
+    if (command == "get") return cmd_get(rest);
+    if (command == "list") return cmd_list(rest);
+    if (command == "set") return cmd_set(rest);
+    if (command == "delete") return cmd_delete(rest);
+    if (command == "run") return cmd_run(rest);
+    throw usage_error("unknown command '" + command + "' (see: secrets --help)");
+  } catch (const ClientError& e) {
+    std::cerr << "secrets: " << e.what() << '\n';
+    return e.code();
+  } catch (const secretsctl::CliError& e) {  // the shared option parser's usage errors
+    std::cerr << "secrets: " << e.what() << '\n';
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "secrets: unexpected error: " << e.what() << '\n';
+    return kExitFailure;
+  }
+}
+
+}  // namespace secrets_client

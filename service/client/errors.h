@@ -1,0 +1,44 @@
+// The `secrets` command's exit codes and the one exception type its code
+// throws to end with one of them. Messages never contain a secret value, an
+// API key, an app key or a token (keys *names* of secrets are fine).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace secrets_client {
+
+enum ExitCode : int {
+  kExitOk = 0,             // done
+  kExitFailure = 1,        // server or network error; a stored value that is not the --type asked
+  kExitUsage = 2,          // usage or configuration error, or a request the server called bad (400)
+  kExitNotFound = 3,       // no such secret (404)
+  kExitNotAuthorised = 4,  // 401 or 403
+};
+
+class ClientError : public std::runtime_error {
+ public:
+  ClientError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
+
+inline ClientError usage_error(const std::string& message) {
+  return ClientError(kExitUsage, message);
+}
+inline ClientError failure(const std::string& message) {
+  return ClientError(kExitFailure, message);
+}
+
+// The exit code for an HTTP status that is not a success: the one place that
+// maps the server's answers onto the command's exit codes.
+inline int exit_code_for_status(int status) {
+  if (status == 401 || status == 403) return kExitNotAuthorised;
+  if (status == 404) return kExitNotFound;
+  if (status == 400) return kExitUsage;
+  return kExitFailure;
+}
+
+}  // namespace secrets_client
