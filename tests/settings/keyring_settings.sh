@@ -168,7 +168,7 @@ old_save tts.voice    "alloy"                      false
 check "four settings saved the old way" 4 "$(sql -c 'SELECT count(*) FROM secretsd.global_settings')"
 
 start_secretsd "$PROJECT_DIR/migrations"
-check "secretsd applied migration 5 at start" 5 "$(sql -c 'SELECT max(version) FROM secretsd.schema_migrations')"
+check "secretsd applied migration 5 at start" 1 "$(sql -c 'SELECT count(*) FROM secretsd.schema_migrations WHERE version = 5')"
 expect_setting llm.api_key "sk-old-current-value-2222" true true
 expect_setting LLM_MODEL   "gpt-4"                     false true
 expect_setting stt.token   "stt-secret-after-3333"     true true
