@@ -27,7 +27,7 @@ std::string_view field_line(std::string_view text, std::string_view name) {
 ErrorFields fields_of(std::string_view text, const std::string& sqlstate) {
   ErrorFields f;
   std::string_view first = text.substr(0, text.find('\n'));
-  for (const std::string prefix : {std::string("ERROR:  ") + sqlstate + ": ", std::string("ERROR:  ")}) {
+  for (const std::string& prefix : {std::string("ERROR:  ") + sqlstate + ": ", std::string("ERROR:  ")}) {
     if (first.substr(0, prefix.size()) == prefix) {
       first.remove_prefix(prefix.size());
       break;
