@@ -7,6 +7,12 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 "$PROJECT_DIR/scripts/deps.sh" --test
+# The tests listen on fixed ports in 55000-55999, inside Linux's ephemeral
+# range: reserve them, so that no outgoing connection of the run is given
+# one of them as its local port (a listener's bind would then fail).
+if [ "$(id -u)" = 0 ] && [ -w /proc/sys/net/ipv4/ip_local_reserved_ports ]; then
+  echo 55000-55999 >/proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true
+fi
 build_all
 build_checked
 log "installing the browser tests' npm packages"
