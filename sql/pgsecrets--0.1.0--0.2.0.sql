@@ -388,6 +388,19 @@ ALTER FUNCTION secrets.audit_write_many(uuid, text, jsonb) OWNER TO pgsecrets_ow
 REVOKE ALL ON FUNCTION secrets.audit_write_many(uuid, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION secrets.audit_write_many(uuid, text, jsonb) TO pgsecrets_owner;
 
+-- The declarations seed_secrets() hands to seed_rows(), as rows: one shape,
+-- spelled once.
+CREATE FUNCTION secrets.seed_declarations(decls jsonb)
+RETURNS TABLE (i int, key text, scope text, node_id text, value_type text, description text,
+               friendly_name text, is_required boolean, is_sensitive boolean)
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT * FROM jsonb_to_recordset(decls) AS w(i int, key text, scope text, node_id text, value_type text,
+                                               description text, friendly_name text, is_required boolean,
+                                               is_sensitive boolean)
+$$;
+REVOKE ALL ON FUNCTION secrets.seed_declarations(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.seed_declarations(jsonb) TO pgsecrets_owner;
+
 CREATE FUNCTION secrets.seed_rows(decls jsonb)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -401,8 +414,7 @@ BEGIN
   -- deleted secrets that are declared again are re-created one by one (rare)
   FOR t IN
     SELECT DISTINCT ON (w.scope, w.node_id, w.key) w.*
-      FROM jsonb_to_recordset(decls) AS w(i int, key text, scope text, node_id text, value_type text,
-                                          description text, friendly_name text, is_required boolean, is_sensitive boolean)
+      FROM secrets.seed_declarations(decls) w
       JOIN secrets.secrets s ON s.household_id = h AND s.key = w.key AND s.scope = w.scope
                             AND s.node_id IS NOT DISTINCT FROM w.node_id AND s.deleted_at IS NOT NULL
      ORDER BY w.scope, w.node_id, w.key, w.i
@@ -414,8 +426,7 @@ BEGIN
   END LOOP;
   WITH wanted AS (
     SELECT DISTINCT ON (w.scope, w.node_id, w.key) w.*
-      FROM jsonb_to_recordset(decls) AS w(i int, key text, scope text, node_id text, value_type text,
-                                          description text, friendly_name text, is_required boolean, is_sensitive boolean)
+      FROM secrets.seed_declarations(decls) w
      WHERE NOT EXISTS (SELECT FROM secrets.secrets s
                         WHERE s.household_id = h AND s.key = w.key AND s.scope = w.scope
                           AND s.node_id IS NOT DISTINCT FROM w.node_id)
