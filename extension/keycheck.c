@@ -301,9 +301,7 @@ pgsecrets_loaded_key_fingerprints(PG_FUNCTION_ARGS)
 	bool		active[PGSECRETS_MAX_KEYS];
 	int			n;
 
-	InitMaterializedSRF(fcinfo, 0);
-	keyring_sync_quietly();
-	n = keyring_versions(versions, active, PGSECRETS_MAX_KEYS);
+	n = keyring_versions_for_srf(fcinfo, versions, active);
 	for (int i = 0; i < n; i++)
 	{
 		KeyCheck   *c = find_check(versions[i]);

@@ -853,6 +853,19 @@ keyring_subkey(uint32 version, const pg_uuid_t *household,
 	return true;
 }
 
+/*
+ * The prologue of every SRF that lists the loaded versions, written once:
+ * a materialized result, the keyring brought up to date without raising,
+ * and its versions.
+ */
+int
+keyring_versions_for_srf(FunctionCallInfo fcinfo, uint32 *versions, bool *active)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	keyring_sync_quietly();
+	return keyring_versions(versions, active, PGSECRETS_MAX_KEYS);
+}
+
 PG_FUNCTION_INFO_V1(pgsecrets_loaded_key_versions);
 
 /*
@@ -868,9 +881,7 @@ pgsecrets_loaded_key_versions(PG_FUNCTION_ARGS)
 	bool		active[PGSECRETS_MAX_KEYS];
 	int			n;
 
-	InitMaterializedSRF(fcinfo, 0);
-	keyring_sync_quietly();
-	n = keyring_versions(versions, active, PGSECRETS_MAX_KEYS);
+	n = keyring_versions_for_srf(fcinfo, versions, active);
 	for (int i = 0; i < n; i++)
 	{
 		Datum		values[2] = {Int64GetDatum((int64) versions[i]), BoolGetDatum(active[i])};

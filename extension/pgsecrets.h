@@ -9,7 +9,9 @@
  *   keycheck.c   key fingerprints: a key a database does not know is refused
  *   owner_spi.c  queries on the extension's own tables as pgsecrets_owner
  *   nonce_pool.c random nonces drawn in batches
- *   aead.c       the ciphertext format: encrypt_secret / decrypt_secret / rewrap
+ *   ciphertext.c the ciphertext format and its AEAD seal/open (plain C,
+ *                shared with the fuzzer)
+ *   aead.c       the SQL functions over it: encrypt_secret / decrypt_secret / rewrap
  *   context.c    which household a session may act for, and with what right
  *   redact.c     keeps statements that carry secret values out of the log
  *   audit.c      the audit log's keyed hash chain and its append-only guard
@@ -18,6 +20,7 @@
 #define PGSECRETS_H
 
 #include "postgres.h"
+#include "fmgr.h"
 #include "utils/uuid.h"
 
 #include "keyfile.h"
@@ -55,6 +58,9 @@ extern bool keyring_data_key(uint32 version, const pg_uuid_t *household, KeyUse 
 							 unsigned char out[PGSECRETS_KEY_BYTES]);
 extern bool keyring_active_version(uint32 *version);
 extern int	keyring_versions(uint32 *versions, bool *active, int max);
+/* Starts a materialized SRF and returns the loaded versions into arrays of
+ * PGSECRETS_MAX_KEYS (never raises: status must show on a keyless server). */
+extern int	keyring_versions_for_srf(FunctionCallInfo fcinfo, uint32 *versions, bool *active);
 extern bool keyring_subkey(uint32 version, const pg_uuid_t *household,
 						   const unsigned char personal[16], KeyUse use,
 						   unsigned char out[PGSECRETS_KEY_BYTES]);

@@ -4,7 +4,9 @@
 #include <thread>
 #include <utility>
 
-#include "auth/api_keys.h"
+#include "auth/rate_limiter.h"
+#include "crypto/keyed_hash.h"
+#include "crypto/password.h"
 
 namespace secretsd {
 namespace {
@@ -16,6 +18,9 @@ std::unique_ptr<RateLimiter> limiter(const char* name, int events, std::chrono::
 }
 
 }  // namespace
+
+App::App() = default;
+App::~App() = default;
 
 std::unique_ptr<App> make_app(Config config, std::function<void(const std::string&)> log_line) {
   auto app = std::make_unique<App>();

@@ -8,8 +8,6 @@
 #include <memory>
 #include <string>
 
-#include "auth/password.h"
-#include "auth/rate_limiter.h"
 #include "config/config.h"
 #include "db/availability.h"
 #include "db/pool.h"
@@ -17,7 +15,16 @@
 
 namespace secretsd {
 
+// Owned here, used only by the auth routes (which include their headers).
+class PasswordHasher;
+class RateLimiter;
+
 struct App {
+  App();
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
   Config config;
   // Before the pool, which reports to it (and so is destroyed first).
   std::unique_ptr<db::Availability> availability;
@@ -33,10 +40,8 @@ struct App {
   // HMAC key for stored credential hashes (API keys, app keys, refresh
   // tokens, invite codes): derive_subkey(AUTH_SECRET_KEY, "credential-pepper").
   std::string credential_pepper;
-  // How long a request waits for a pooled connection before answering 503.
-  std::chrono::milliseconds pool_wait{2000};
-
-  db::Lease connection() { return pool->acquire(pool_wait); }
+  // A connection of the pool, waiting at most db::kPoolWait (then 503).
+  db::Lease connection() { return pool->acquire(); }
 };
 
 // Builds the App from a validated Config (opens no connection yet).

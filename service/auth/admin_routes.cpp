@@ -1,12 +1,12 @@
-// Admin endpoints for app and node credentials, guarded by ADMIN_API_KEY in
-// the X-Admin-Key header. Without ADMIN_API_KEY they do not exist (404).
+// Admin endpoints for app and node credentials (Access::Admin: the
+// X-Admin-Key header; without ADMIN_API_KEY they do not exist, 404).
 // New keys are returned once; only their keyed hashes are stored.
 #include "app.h"
-#include "auth/api_keys.h"
 #include "auth/credential_store.h"
 #include "auth/route_support.h"
 #include "auth/tokens.h"
 #include "auth/validation.h"
+#include "crypto/keyed_hash.h"
 #include "http/json_io.h"
 #include "metrics/metrics.h"
 
@@ -21,35 +21,6 @@ using credential_store::WriteOutcome;
 std::string lower(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
-}
-
-// Answers 404 (admin disabled) or 401 (missing or wrong key) when refused.
-bool require_admin(http::Exchange& ex, const App& app) {
-  if (!app.config.admin_api_key) {
-    http::error_response(ex.res, 404, "Not found");
-    return false;
-  }
-  if (!ex.req.has_header("X-Admin-Key")) {
-    http::error_response(ex.res, 401, "Admin key required");
-    return false;
-  }
-  // The value as sent: no '%' or NUL gets past http/head_screen.h, so
-  // httplib's decoding left it unchanged.
-  if (!constant_time_equal(ex.req.get_header_value("X-Admin-Key"), *app.config.admin_api_key)) {
-    metrics::global().auth_failure("admin_key");
-    http::error_response(ex.res, 401, "Invalid admin key");
-    return false;
-  }
-  ex.actor_kind = "admin";
-  return true;
-}
-
-// A route handler that runs only for the admin.
-template <typename Handler>
-http::RouteHandler admin_only(App& app, Handler handler) {
-  return [&app, handler](http::Exchange& ex) {
-    if (require_admin(ex, app)) handler(ex, app);
-  };
 }
 
 bool read_description(http::Exchange& ex, const nlohmann::json& body, std::string& out) {
@@ -219,16 +190,16 @@ void revoke_node(http::Exchange& ex, App& app) {
 
 }  // namespace
 
-void register_admin_routes(http::Server& server, App& app) {
+void register_admin_routes(Router& router) {
   const std::string apps = "/api/v0/admin/apps";
   const std::string nodes = "/api/v0/admin/nodes";
-  server.post(apps, admin_only(app, create_app));
-  server.post(apps + "/([^/]+)/rotate", admin_only(app, rotate_app));
-  server.del(apps + "/([^/]+)", admin_only(app, revoke_app));
-  server.put(apps + "/([^/]+)/households", admin_only(app, set_app_households));
-  server.post(nodes, admin_only(app, create_node));
-  server.post(nodes + "/([^/]+)/rotate", admin_only(app, rotate_node));
-  server.del(nodes + "/([^/]+)", admin_only(app, revoke_node));
+  router.post(apps, Access::Admin, router.with_app(create_app));
+  router.post(apps + "/([^/]+)/rotate", Access::Admin, router.with_app(rotate_app));
+  router.del(apps + "/([^/]+)", Access::Admin, router.with_app(revoke_app));
+  router.put(apps + "/([^/]+)/households", Access::Admin, router.with_app(set_app_households));
+  router.post(nodes, Access::Admin, router.with_app(create_node));
+  router.post(nodes + "/([^/]+)/rotate", Access::Admin, router.with_app(rotate_node));
+  router.del(nodes + "/([^/]+)", Access::Admin, router.with_app(revoke_node));
 }
 
 }  // namespace secretsd

@@ -1,6 +1,5 @@
-// Opaque credentials: API keys, app keys and refresh tokens. They are random,
-// shown to their owner once, and stored only as a peppered hash, so a leaked
-// table does not leak usable credentials.
+// Node API keys as presented in `X-API-Key: node_id:api_key`. The key
+// itself is a random token stored as a keyed hash (crypto/keyed_hash.h).
 #pragma once
 
 #include <cstddef>
@@ -11,28 +10,6 @@
 namespace secretsd {
 
 inline constexpr std::size_t kMaxNodeApiKeyHeaderBytes = 512;
-
-// `bytes` random bytes (libsodium randombytes_buf), base64url without
-// padding: 32 bytes -> 43 characters from [A-Za-z0-9_-], never ':'.
-// Throws std::invalid_argument unless 16 <= bytes <= 1024.
-std::string generate_token(std::size_t bytes = 32);
-
-// Lower-case hex (64 chars) of HMAC-SHA256(pepper_key, secret): the value
-// stored for an API key, app key or refresh token. Throws
-// std::invalid_argument for an empty pepper.
-std::string keyed_hash(std::string_view secret, std::string_view pepper_key);
-
-// 32 raw bytes of HMAC-SHA256(master_key, "pgsecrets subkey v1:" + purpose),
-// so one configured secret can yield independent keys (e.g. the credential
-// pepper vs. the JWT key). Throws std::invalid_argument for an empty master.
-std::string derive_subkey(std::string_view master_key, std::string_view purpose);
-
-// Constant time in the contents; only whether the lengths differ can leak.
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
-
-// keyed_hash(presented, pepper) compared in constant time with `stored_hash`.
-bool matches_keyed_hash(std::string_view presented, std::string_view stored_hash,
-                        std::string_view pepper_key) noexcept;
 
 struct NodeApiKey {
   std::string node_id;

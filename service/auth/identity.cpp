@@ -8,6 +8,7 @@
 #include "auth/credential_store.h"
 #include "auth/tokens.h"
 #include "auth/validation.h"
+#include "crypto/keyed_hash.h"
 #include "metrics/metrics.h"
 
 namespace secretsd {
@@ -135,6 +136,7 @@ std::string Caller::actor() const {
     case CallerKind::Node: return "node:" + node_id;
     case CallerKind::App: return "app:" + app_id;
     case CallerKind::Admin: return "admin";
+    case CallerKind::Anonymous: return "anonymous";
   }
   return "unknown";
 }
@@ -145,6 +147,7 @@ const char* Caller::kind_name() const {
     case CallerKind::Node: return "node";
     case CallerKind::App: return "app";
     case CallerKind::Admin: return "admin";
+    case CallerKind::Anonymous: return "anonymous";
   }
   return "unknown";
 }

@@ -16,7 +16,8 @@ namespace secretsd {
 
 struct App;
 
-enum class CallerKind { User, Node, App, Admin };
+// Anonymous: a public route's caller (auth/access.h), never authenticated.
+enum class CallerKind { User, Node, App, Admin, Anonymous };
 
 struct Caller {
   CallerKind kind = CallerKind::User;
@@ -29,6 +30,12 @@ struct Caller {
   // updated_by through secrets.set_context.
   std::string actor() const;
   const char* kind_name() const;  // for the access log
+
+  static Caller anonymous() {
+    Caller caller;
+    caller.kind = CallerKind::Anonymous;
+    return caller;
+  }
 };
 
 enum class AuthOutcome {

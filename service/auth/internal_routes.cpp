@@ -10,19 +10,7 @@
 namespace secretsd {
 namespace {
 
-// The caller must be an app; users, nodes and the admin get 403.
-bool require_app_caller(http::Exchange& ex, App& app) {
-  auto caller = require_caller(ex, app);
-  if (!caller) return false;
-  if (caller->kind != CallerKind::App) {
-    http::error_response(ex.res, 403, "App credentials required");
-    return false;
-  }
-  return true;
-}
-
 void handle_validate_app(http::Exchange& ex, App& app) {
-  if (!require_app_caller(ex, app)) return;
   auto body = parse_body(ex);
   if (!body) return;
   std::string app_id, app_key;
@@ -53,7 +41,6 @@ std::optional<NodeApiKey> read_node_credentials(http::Exchange& ex) {
 }
 
 void handle_validate_node(http::Exchange& ex, App& app) {
-  if (!require_app_caller(ex, app)) return;
   auto key = read_node_credentials(ex);
   if (!key) return;
   auto validated = check_node_key(app, key->node_id, key->api_key);
@@ -69,10 +56,10 @@ void handle_validate_node(http::Exchange& ex, App& app) {
 
 }  // namespace
 
-void register_internal_routes(http::Server& server, App& app) {
-  server.post("/internal/validate-app", [&app](http::Exchange& ex) { handle_validate_app(ex, app); });
-  server.post("/internal/validate-node",
-              [&app](http::Exchange& ex) { handle_validate_node(ex, app); });
+// Only an app asks: users, nodes and the admin get 403.
+void register_internal_routes(Router& router) {
+  router.post("/internal/validate-app", Access::App, router.with_app(handle_validate_app));
+  router.post("/internal/validate-node", Access::App, router.with_app(handle_validate_node));
 }
 
 }  // namespace secretsd

@@ -2,8 +2,8 @@
 
 #include <stdexcept>
 
-#include "auth/api_keys.h"
 #include "auth/statement.h"
+#include "crypto/keyed_hash.h"
 #include "metrics/metrics.h"
 
 namespace secretsd {

@@ -1,6 +1,5 @@
 #include "auth/route_support.h"
 
-#include "app.h"
 #include "http/json_io.h"
 
 namespace secretsd {
@@ -41,34 +40,6 @@ bool optional_string(http::Exchange& ex, const nlohmann::json& body, const std::
   if (result.status != http::FieldStatus::WrongType) return true;
   http::error_response(ex.res, 400, field + " must be a string");
   return false;
-}
-
-std::optional<Caller> require_caller(http::Exchange& ex, App& app) {
-  AuthResult result = authenticate(ex.req, app);
-  switch (result.outcome) {
-    case AuthOutcome::Ok:
-      ex.actor_kind = result.caller->kind_name();
-      return result.caller;
-    case AuthOutcome::Missing:
-      http::error_response(ex.res, 401, "Not authenticated");
-      return std::nullopt;
-    case AuthOutcome::Invalid:
-      http::error_response(ex.res, 401, "Invalid credentials");
-      return std::nullopt;
-    case AuthOutcome::Forbidden:
-      http::error_response(ex.res, 403, "Forbidden");
-      return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-std::optional<Caller> require_user(http::Exchange& ex, App& app) {
-  auto caller = require_caller(ex, app);
-  if (caller && caller->kind != CallerKind::User) {
-    http::error_response(ex.res, 403, "Forbidden");
-    return std::nullopt;
-  }
-  return caller;
 }
 
 void no_content(http::Exchange& ex) {

@@ -1,5 +1,5 @@
 // Helpers shared by the auth route files: body parsing with the documented
-// 400 messages, caller checks with 401/403, and the route groups that
+// 400 messages, and the route groups that
 // register_auth_routes() puts together. Messages are fixed texts; request
 // values are never echoed.
 #pragma once
@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "auth/identity.h"
+#include "auth/router.h"
 #include "http/server.h"
 
 namespace secretsd {
@@ -29,20 +29,12 @@ bool require_string(http::Exchange& ex, const nlohmann::json& body, const std::s
 bool optional_string(http::Exchange& ex, const nlohmann::json& body, const std::string& field,
                      std::string& out);
 
-// Authenticates the request; answers 401 (missing or invalid credentials)
-// or 403 (household not granted) and returns nullopt when it fails.
-// Records the caller's kind for the access log.
-std::optional<Caller> require_caller(http::Exchange& ex, App& app);
-
-// A user's access token is required: other callers get 403.
-std::optional<Caller> require_user(http::Exchange& ex, App& app);
-
 void no_content(http::Exchange& ex);
 
 // Route groups (one file each).
-void register_session_routes(http::Server& server, App& app);   // register/login/refresh/logout
-void register_user_routes(http::Server& server, App& app);      // users, invites
-void register_internal_routes(http::Server& server, App& app);  // /internal/validate-*
-void register_admin_routes(http::Server& server, App& app);     // /api/v0/admin/*
+void register_session_routes(Router& router);   // register/login/refresh/logout
+void register_user_routes(Router& router);      // users, invites
+void register_internal_routes(Router& router);  // /internal/validate-*
+void register_admin_routes(Router& router);     // /api/v0/admin/*
 
 }  // namespace secretsd

@@ -4,11 +4,11 @@
 
 namespace secretsd {
 
-void register_auth_routes(http::Server& server, App& app) {
-  register_session_routes(server, app);
-  register_user_routes(server, app);
-  register_internal_routes(server, app);
-  register_admin_routes(server, app);
+void register_auth_routes(Router& router) {
+  register_session_routes(router);
+  register_user_routes(router);
+  register_internal_routes(router);
+  register_admin_routes(router);
 }
 
 }  // namespace secretsd

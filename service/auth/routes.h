@@ -3,11 +3,9 @@
 #pragma once
 
 namespace secretsd {
-struct App;
-namespace http {
-class Server;
-}
 
-void register_auth_routes(http::Server& server, App& app);
+class Router;
+
+void register_auth_routes(Router& router);
 
 }  // namespace secretsd

@@ -5,10 +5,12 @@
 #include <pqxx/except>
 
 #include "app.h"
+#include "auth/rate_limiter.h"
 #include "auth/route_support.h"
 #include "auth/tokens.h"
 #include "auth/user_store.h"
 #include "auth/validation.h"
+#include "crypto/password.h"
 #include "http/json_io.h"
 #include "metrics/metrics.h"
 
@@ -232,11 +234,12 @@ void handle_logout(http::Exchange& ex, App& app) {
 
 }  // namespace
 
-void register_session_routes(http::Server& server, App& app) {
-  server.post("/api/v0/auth/register", [&app](http::Exchange& ex) { handle_register(ex, app); });
-  server.post("/api/v0/auth/login", [&app](http::Exchange& ex) { handle_login(ex, app); });
-  server.post("/api/v0/auth/refresh", [&app](http::Exchange& ex) { handle_refresh(ex, app); });
-  server.post("/api/v0/auth/logout", [&app](http::Exchange& ex) { handle_logout(ex, app); });
+// Public: the credential is in the body (a password or a refresh token).
+void register_session_routes(Router& router) {
+  router.post("/api/v0/auth/register", Access::Public, router.with_app(handle_register));
+  router.post("/api/v0/auth/login", Access::Public, router.with_app(handle_login));
+  router.post("/api/v0/auth/refresh", Access::Public, router.with_app(handle_refresh));
+  router.post("/api/v0/auth/logout", Access::Public, router.with_app(handle_logout));
 }
 
 }  // namespace secretsd

@@ -9,23 +9,16 @@
 
 #include <utility>
 
-#include <pqxx/except>
-#include <pqxx/nontransaction>
 #include <pqxx/result>
 
-#include "db/pool.h"
+#include "db/tx.h"
 
 namespace secretsd {
 
 template <typename... Args>
 pqxx::result exec_params(db::Lease& lease, const char* sql, Args&&... args) {
-  try {
-    pqxx::nontransaction tx(lease.conn());
-    return tx.exec_params(sql, std::forward<Args>(args)...);
-  } catch (const pqxx::broken_connection&) {
-    lease.mark_broken();
-    throw;
-  }
+  return db::with_statement(
+      lease, [&](pqxx::nontransaction& tx) { return tx.exec_params(sql, std::forward<Args>(args)...); });
 }
 
 }  // namespace secretsd

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "app.h"
-#include "auth/api_keys.h"
+#include "crypto/keyed_hash.h"
 
 namespace secretsd {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "auth/jwt.h"
+#include "crypto/jwt.h"
 
 namespace secretsd {
 

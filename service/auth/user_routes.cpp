@@ -1,10 +1,10 @@
 // GET /api/v0/users/{id} and POST /api/v0/households/invites.
 #include "app.h"
-#include "auth/api_keys.h"
 #include "auth/route_support.h"
 #include "auth/tokens.h"
 #include "auth/user_store.h"
 #include "auth/validation.h"
+#include "crypto/keyed_hash.h"
 #include "http/json_io.h"
 
 namespace secretsd {
@@ -24,20 +24,18 @@ std::string lower(std::string text) {
 
 // Users see themselves; owners and admins see everyone in their household.
 // Another household's user does not exist as far as the caller can tell.
-void handle_get_user(http::Exchange& ex, App& app) {
-  auto caller = require_user(ex, app);
-  if (!caller) return;
+void handle_get_user(http::Exchange& ex, App& app, const Caller& caller) {
   const std::string id = lower(ex.req.matches[1]);
   std::optional<user_store::UserProfile> user;
   if (is_uuid(id)) {
     auto lease = app.connection();
-    user = user_store::find_user(lease, id, caller->household_id);
+    user = user_store::find_user(lease, id, caller.household_id);
   }
   if (!user) {
     http::error_response(ex.res, 404, "User not found");
     return;
   }
-  if (user->id != caller->user_id && !is_household_manager(*caller)) {
+  if (user->id != caller.user_id && !is_household_manager(caller)) {
     http::error_response(ex.res, 403, "Forbidden");
     return;
   }
@@ -74,10 +72,8 @@ std::optional<InviteRequest> read_invite_request(http::Exchange& ex) {
   return r;
 }
 
-void handle_create_invite(http::Exchange& ex, App& app) {
-  auto caller = require_user(ex, app);
-  if (!caller) return;
-  if (!is_household_manager(*caller)) {
+void handle_create_invite(http::Exchange& ex, App& app, const Caller& caller) {
+  if (!is_household_manager(caller)) {
     http::error_response(ex.res, 403, "Only a household owner or admin can invite");
     return;
   }
@@ -88,23 +84,27 @@ void handle_create_invite(http::Exchange& ex, App& app) {
   std::string expires_at;
   {
     auto lease = app.connection();
-    expires_at = user_store::create_invite(lease, credential_hash(app, code), caller->household_id,
-                                           caller->user_id, request->role,
+    expires_at = user_store::create_invite(lease, credential_hash(app, code), caller.household_id,
+                                           caller.user_id, request->role,
                                            static_cast<int>(request->hours));
   }
   http::json_response(ex.res, 201,
                       {{"invite_code", code},
-                       {"household_id", caller->household_id},
+                       {"household_id", caller.household_id},
                        {"role", request->role},
                        {"expires_at", expires_at}});
 }
 
 }  // namespace
 
-void register_user_routes(http::Server& server, App& app) {
-  server.get(R"(/api/v0/users/([^/]+))", [&app](http::Exchange& ex) { handle_get_user(ex, app); });
-  server.post("/api/v0/households/invites",
-              [&app](http::Exchange& ex) { handle_create_invite(ex, app); });
+void register_user_routes(Router& router) {
+  App& app = router.app();
+  router.get(R"(/api/v0/users/([^/]+))", Access::User,
+             [&app](http::Exchange& ex, const Caller& caller) { handle_get_user(ex, app, caller); });
+  router.post("/api/v0/households/invites", Access::User,
+              [&app](http::Exchange& ex, const Caller& caller) {
+                handle_create_invite(ex, app, caller);
+              });
 }
 
 }  // namespace secretsd

@@ -2,8 +2,9 @@
 // with one of them. Messages never contain key material or secret values.
 #pragma once
 
-#include <stdexcept>
 #include <string>
+
+#include "process/exit_error.h"
 
 namespace secretsctl {
 
@@ -15,14 +16,7 @@ enum ExitCode : int {
   kExitInterrupted = 130 // rotate stopped by SIGINT after a completed batch; run again to resume
 };
 
-class CliError : public std::runtime_error {
- public:
-  CliError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  int code() const noexcept { return code_; }
-
- private:
-  int code_;
-};
+using CliError = secretsd::ExitError;
 
 inline CliError usage_error(const std::string& message) { return CliError(kExitUsage, message); }
 inline CliError input_error(const std::string& message) { return CliError(kExitBadInput, message); }

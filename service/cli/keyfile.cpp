@@ -12,9 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth/sodium_init.h"
+#include "crypto/sodium_init.h"
 #include "cli/errors.h"
-#include "extension/keyfile.h"  // the one key-file grammar
 
 namespace secretsctl {
 namespace {

@@ -18,10 +18,12 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "extension/keyfile.h"  // the one key-file grammar and its limits
+
 namespace secretsctl {
 
-inline constexpr int kMaxKeys = 64;          // PGSECRETS_MAX_KEYS
-inline constexpr std::size_t kKeyBytes = 32;  // PGSECRETS_KEY_BYTES
+inline constexpr int kMaxKeys = PGSECRETS_MAX_KEYS;
+inline constexpr std::size_t kKeyBytes = PGSECRETS_KEY_BYTES;
 
 // A parse error: `line` is 1-based (0 for whole-file errors); the message is
 // keyfile.c's text without its "line N: " prefix.

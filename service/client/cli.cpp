@@ -239,12 +239,9 @@ int run_secrets_cli(const std::vector<std::string>& words) {
     if (command == "delete") return cmd_delete(rest);
     if (command == "run") return cmd_run(rest);
     throw usage_error("unknown command '" + command + "' (see: secrets --help)");
-  } catch (const ClientError& e) {
+  } catch (const ClientError& e) {  // also the shared option parser's usage errors (2)
     std::cerr << "secrets: " << e.what() << '\n';
     return e.code();
-  } catch (const secretsctl::CliError& e) {  // the shared option parser's usage errors
-    std::cerr << "secrets: " << e.what() << '\n';
-    return kExitUsage;
   } catch (const std::exception& e) {
     std::cerr << "secrets: unexpected error: " << e.what() << '\n';
     return kExitFailure;

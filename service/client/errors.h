@@ -3,8 +3,9 @@
 // API key, an app key or a token (keys *names* of secrets are fine).
 #pragma once
 
-#include <stdexcept>
 #include <string>
+
+#include "process/exit_error.h"
 
 namespace secrets_client {
 
@@ -16,14 +17,7 @@ enum ExitCode : int {
   kExitNotAuthorised = 4,  // 401 or 403
 };
 
-class ClientError : public std::runtime_error {
- public:
-  ClientError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  int code() const noexcept { return code_; }
-
- private:
-  int code_;
-};
+using ClientError = secretsd::ExitError;
 
 inline ClientError usage_error(const std::string& message) {
   return ClientError(kExitUsage, message);

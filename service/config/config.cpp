@@ -7,8 +7,8 @@
 
 #include <sodium.h>
 
-#include "auth/api_keys.h"
 #include "config/secret_strength.h"
+#include "crypto/keyed_hash.h"
 
 namespace secretsd {
 namespace {

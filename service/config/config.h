@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/password.h"
+#include "crypto/password.h"
 
 namespace secretsd {
 

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <vector>
 
-#include "auth/encoding.h"
+#include "crypto/encoding.h"
 
 namespace secretsd {
 namespace {

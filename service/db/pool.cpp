@@ -55,6 +55,11 @@ void Lease::give_back() {
   pool_ = nullptr;
 }
 
+bool is_unavailable(const std::exception& error) noexcept {
+  return dynamic_cast<const PoolTimeout*>(&error) != nullptr ||
+         dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr;
+}
+
 // ---------------------------------------------------------- ConnectionPool
 
 ConnectionPool::ConnectionPool(std::string conninfo, std::size_t size, OnConnect on_connect,

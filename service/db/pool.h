@@ -31,6 +31,10 @@ class PoolTimeout : public std::runtime_error {
   PoolTimeout() : std::runtime_error("database connection pool exhausted") {}
 };
 
+// A pool timeout or a broken connection: the database is unavailable for
+// now, and the request may be retried (the transport answers 503).
+bool is_unavailable(const std::exception& error) noexcept;
+
 class ConnectionPool;
 
 // Exclusive use of one connection; returns it to the pool when destroyed.
@@ -87,7 +91,7 @@ class ConnectionPool {
   // saturation a few unlucky requests waited hundreds of milliseconds).
   // Opening a new connection may throw pqxx::broken_connection (database
   // down); the slot is released again.
-  Lease acquire(std::chrono::milliseconds timeout);
+  Lease acquire(std::chrono::milliseconds timeout = kPoolWait);
 
   std::size_t size() const { return size_; }
   std::size_t open_connections() const;  // idle + leased

@@ -1,5 +1,6 @@
-// Running a request's SQL in one transaction on a leased connection, with
-// the household row-level-security context of pgsecrets.
+// Running a request's SQL on a leased connection (one statement or one
+// transaction), with the household row-level-security context of pgsecrets,
+// and the one place a broken connection is handled.
 #pragma once
 
 #include <string>
@@ -7,6 +8,7 @@
 #include <utility>
 
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include "db/pool.h"
@@ -25,12 +27,37 @@ namespace secretsd::db {
 inline constexpr const char* kSetContextSql =
     "SELECT secrets.set_context($1::uuid, $2, NULLIF($3, ''))";
 
-// Runs fn(tx) in one transaction and commits; returns what fn returns.
-// pqxx::broken_connection marks the lease broken (the pool replaces the
-// connection) and is rethrown; any exception rolls back.
+// The one place a broken connection is noticed: runs fn(), and when the
+// connection broke (or died during COMMIT, outcome unknown) marks the lease
+// so that the pool replaces it, then rethrows for the transport (503).
+template <typename Fn>
+auto guarding_connection(Lease& lease, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const pqxx::broken_connection&) {
+    lease.mark_broken();
+    throw;
+  } catch (const pqxx::in_doubt_error&) {
+    lease.mark_broken();
+    throw;
+  }
+}
+
+// Runs fn(tx) outside a transaction block: each statement is its own
+// autocommit transaction, one round trip, no BEGIN/COMMIT.
+template <typename Fn>
+auto with_statement(Lease& lease, Fn&& fn) -> decltype(fn(std::declval<pqxx::nontransaction&>())) {
+  return guarding_connection(lease, [&] {
+    pqxx::nontransaction tx(lease.conn());
+    return fn(tx);
+  });
+}
+
+// Runs fn(tx) in one transaction and commits; returns what fn returns. Any
+// exception rolls back.
 template <typename Fn>
 auto with_tx(Lease& lease, Fn&& fn) -> decltype(fn(std::declval<pqxx::work&>())) {
-  try {
+  return guarding_connection(lease, [&] {
     pqxx::work tx(lease.conn());
     if constexpr (std::is_void_v<decltype(fn(tx))>) {
       fn(tx);
@@ -40,14 +67,7 @@ auto with_tx(Lease& lease, Fn&& fn) -> decltype(fn(std::declval<pqxx::work&>()))
       tx.commit();
       return result;
     }
-  } catch (const pqxx::broken_connection&) {
-    lease.mark_broken();
-    throw;
-  } catch (const pqxx::in_doubt_error&) {
-    // The connection died during COMMIT: outcome unknown, connection unusable.
-    lease.mark_broken();
-    throw;
-  }
+  });
 }
 
 // with_tx plus secrets.set_context(household_id, actor, node_id) as the

@@ -8,6 +8,8 @@
 #include <pqxx/transaction>
 
 #include "app.h"
+#include "auth/router.h"
+#include "db/tx.h"
 #include "http/json_io.h"
 #include "http/server.h"
 
@@ -66,15 +68,16 @@ class WriteProbe {
  private:
   static Problem probe(db::Lease& lease) {
     try {
-      pqxx::work tx(lease.conn());
-      // Two instances probing at once queue on the TRUNCATE's lock; never long.
-      tx.exec("SET LOCAL lock_timeout = '2s'");
-      tx.exec("TRUNCATE secretsd.write_probe");
-      tx.exec("INSERT INTO secretsd.write_probe (probed_at) VALUES (now())");
-      tx.commit();
+      db::with_tx(lease, [](pqxx::work& tx) {
+        // Two instances probing at once queue on the TRUNCATE's lock; never long.
+        tx.exec("SET LOCAL lock_timeout = '2s'");
+        tx.exec("TRUNCATE secretsd.write_probe");
+        tx.exec("INSERT INTO secretsd.write_probe (probed_at) VALUES (now())");
+      });
       return {};
     } catch (const pqxx::broken_connection&) {
-      lease.mark_broken();
+      return kUnreachable;
+    } catch (const pqxx::in_doubt_error&) {
       return kUnreachable;
     } catch (const pqxx::sql_error& e) {
       // Another instance held the probe table just now: its probe wrote.
@@ -93,10 +96,8 @@ class WriteProbe {
 
 Problem check_database(db::Lease& lease, WriteProbe& probe) {
   try {
-    pqxx::nontransaction tx(lease.conn());
-    if (Problem p = check_state(tx)) return p;
+    if (Problem p = db::with_statement(lease, check_state)) return p;
   } catch (const pqxx::broken_connection&) {
-    lease.mark_broken();
     return kUnreachable;
   } catch (const pqxx::sql_error&) {
     return {"Database check failed", Availability::kWriteFailed};
@@ -117,13 +118,14 @@ Problem readiness_problem(App& app, WriteProbe& probe) {
 
 }  // namespace
 
-void register_health_routes(http::Server& server, App& app) {
-  server.get("/health", [](http::Exchange& ex) {
+void register_health_routes(Router& router) {
+  App& app = router.app();
+  router.get("/health", Access::Public, [](http::Exchange& ex, const Caller&) {
     http::json_response(ex.res, 200, {{"status", "ok"}});
   });
   auto probe =
       std::make_shared<WriteProbe>(std::chrono::milliseconds(app.config.ready_write_probe_ms));
-  server.get("/ready", [&app, probe](http::Exchange& ex) {
+  router.get("/ready", Access::Public, [&app, probe](http::Exchange& ex, const Caller&) {
     const Problem problem = readiness_problem(app, *probe);
     if (problem) {
       if (problem.reason != nullptr) app.availability->lost(problem.reason);

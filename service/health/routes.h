@@ -3,11 +3,9 @@
 #pragma once
 
 namespace secretsd {
-struct App;
-namespace http {
-class Server;
-}
 
-void register_health_routes(http::Server& server, App& app);
+class Router;
+
+void register_health_routes(Router& router);
 
 }  // namespace secretsd

@@ -88,6 +88,13 @@ bool strings_are_storable(const nlohmann::json& j) {
 
 }  // namespace
 
+bool is_printable_utf8(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return is_valid_utf8(s);
+}
+
 bool is_valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {

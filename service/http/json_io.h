@@ -28,6 +28,8 @@ std::string_view default_message(int status);
 
 // Strict UTF-8 check (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
 bool is_valid_utf8(std::string_view s);
+// Valid UTF-8 without control characters (C0, DEL), NUL included.
+bool is_printable_utf8(std::string_view s);
 
 // Parses a request body that must be a JSON object. Returns nullopt for
 // invalid UTF-8, invalid JSON, a non-object top level, nesting deeper than

@@ -8,9 +8,7 @@
 #include <cctype>
 #include <optional>
 
-#include <pqxx/except>
 
-#include "db/pool.h"
 #include "http/json_io.h"
 #include "http/socket_stream.h"
 #include "http/task_queue.h"
@@ -240,15 +238,17 @@ void Server::log_request(const httplib::Request& req, const httplib::Response& r
   this->record(record);
 }
 
+void Server::answer_failure(httplib::Response& res, const std::exception& e) const {
+  const bool unavailable = is_unavailable_ && is_unavailable_(e);
+  fail(res, unavailable ? 503 : 500);
+  if (unavailable) res.set_header("Retry-After", "1");
+}
+
 void Server::run_guarded(const RouteHandler& handler, Exchange& ex) const {
   try {
     handler(ex);
-  } catch (const db::PoolTimeout&) {
-    fail(ex.res, 503);
-    ex.res.set_header("Retry-After", "1");
-  } catch (const pqxx::broken_connection&) {
-    fail(ex.res, 503);
-    ex.res.set_header("Retry-After", "1");
+  } catch (const std::exception& e) {
+    answer_failure(ex.res, e);
   } catch (...) {
     fail(ex.res, 500);
   }

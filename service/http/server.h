@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <regex>
 #include <string>
@@ -74,9 +75,15 @@ struct Exchange {
 // Sees every answered request (metrics); called on the worker thread.
 using RequestObserver = std::function<void(const AccessRecord&)>;
 
-// A handler may throw: db::PoolTimeout and pqxx::broken_connection become
-// 503, anything else a generic 500; exception text is never sent or logged.
+// A handler may throw: what the Unavailability test accepts becomes 503
+// with Retry-After, anything else a generic 500; exception text is never
+// sent or logged.
 using RouteHandler = std::function<void(Exchange&)>;
+
+// Whether an exception means "a backing service is unavailable, retry
+// soon" (main() passes db::is_unavailable). The transport knows no other
+// layer's exception types.
+using Unavailability = std::function<bool(const std::exception&)>;
 
 // Private inheritance: callers cannot register raw httplib handlers that
 // would bypass the body cap.
@@ -114,6 +121,7 @@ class Server : private httplib::Server {
 
   // Set before listening.
   void set_request_observer(RequestObserver observer) { observer_ = std::move(observer); }
+  void set_unavailability(Unavailability test) { is_unavailable_ = std::move(test); }
 
  private:
   // tests/fuzz/http_request_fuzzer.cc feeds bytes to serve_connection.
@@ -139,6 +147,7 @@ class Server : private httplib::Server {
   bool stopping() const { return svr_sock_ == INVALID_SOCKET; }
   void add_route(const std::string& method, const std::string& pattern);
   void run_guarded(const RouteHandler& handler, Exchange& ex) const;
+  void answer_failure(httplib::Response& res, const std::exception& e) const;
   httplib::Server::Handler plain_route(RouteHandler handler, std::string pattern) const;
   httplib::Server::HandlerWithContentReader body_route(RouteHandler handler,
                                                        std::string pattern) const;
@@ -146,6 +155,7 @@ class Server : private httplib::Server {
   ServerOptions options_;
   AccessLog* access_log_;
   RequestObserver observer_;
+  Unavailability is_unavailable_;
   std::vector<Route> routes_;
 };
 

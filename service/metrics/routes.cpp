@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "app.h"
-#include "auth/api_keys.h"
+#include "auth/router.h"
 #include "http/json_io.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
@@ -40,27 +40,12 @@ std::string database_metrics(const App& app) {
   return out.str();
 }
 
-bool authorized(const httplib::Request& req, const std::string& token) {
-  static const std::string kScheme = "Bearer ";
-  const std::string header = req.get_header_value("Authorization");
-  if (header.size() <= kScheme.size() || header.compare(0, kScheme.size(), kScheme) != 0) {
-    return false;
-  }
-  return constant_time_equal(std::string_view(header).substr(kScheme.size()), token);
-}
-
 }  // namespace
 
-void register_metrics_routes(http::Server& server, App& app) {
+void register_metrics_routes(Router& router) {
+  App& app = router.app();
   if (!app.config.metrics_token) return;  // no token, no endpoint (404)
-  server.get("/metrics", [&app](http::Exchange& ex) {
-    if (!authorized(ex.req, *app.config.metrics_token)) {
-      metrics::global().auth_failure("metrics_token");
-      ex.res.set_header("WWW-Authenticate", "Bearer");
-      http::error_response(ex.res, 401, "Metrics token required");
-      return;
-    }
-    ex.actor_kind = "metrics";
+  router.get("/metrics", Access::Metrics, [&app](http::Exchange& ex, const Caller&) {
     ex.res.status = 200;
     ex.res.set_content(metrics::global().render() + database_metrics(app),
                        "text/plain; version=0.0.4; charset=utf-8");

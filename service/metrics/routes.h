@@ -4,11 +4,8 @@
 
 namespace secretsd {
 
-struct App;
-namespace http {
-class Server;
-}
+class Router;
 
-void register_metrics_routes(http::Server& server, App& app);
+void register_metrics_routes(Router& router);
 
 }  // namespace secretsd

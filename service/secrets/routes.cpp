@@ -1,4 +1,4 @@
-// /api/secrets handlers: authenticate, validate in C++, then one
+// /api/secrets handlers (Access::Household): validate the request, then one
 // statement on a leased connection (secrets/statements.h).
 //
 //   GET    /api/secrets?scope=&node_id=&limit=&offset=   metadata, paginated
@@ -19,12 +19,12 @@
 #include <utility>
 
 #include <pqxx/except>
-#include <pqxx/nontransaction>
 
 #include "app.h"
+#include "auth/router.h"
 #include "db/pool.h"
+#include "db/tx.h"
 #include "http/json_io.h"
-#include "http/server.h"
 #include "metrics/metrics.h"
 #include "secrets/db_errors.h"
 #include "secrets/household.h"
@@ -38,8 +38,6 @@ namespace {
 using secrets::ApiError;
 using secrets::HouseholdContext;
 using secrets::SecretsStatements;
-
-// How long a request waits for a pooled connection before answering 503.
 
 void send_error(http::Exchange& ex, const ApiError& e) {
   http::error_response(ex.res, e.status, e.message);
@@ -68,23 +66,31 @@ std::optional<std::optional<int>> expected_version(http::Exchange& ex) {
   return expected;
 }
 
-// Runs fn(statements) on a leased connection outside a transaction block
-// (each statement is its own transaction: see statements.h). SQL errors
-// become ApiErrors; a broken connection is dropped from the pool and
-// rethrown for the server to answer 503.
+// A standby refused the statement because it would write (25006): the
+// primary takes the read.
+struct StandbyCannotServe {};
+
+// Runs fn(statements) on a connection of `pool` outside a transaction
+// block (each statement is its own transaction: see statements.h). SQL
+// errors become ApiErrors; a broken connection is rethrown (db/tx.h).
 template <typename Fn>
-std::variant<pqxx::result, ApiError> run(App& app, const std::string& key, Fn&& fn) {
-  db::Lease lease = app.pool->acquire(db::kPoolWait);
+std::variant<pqxx::result, ApiError> run_on(db::ConnectionPool& pool, const std::string& key,
+                                            Fn&& fn, bool standby = false) {
+  db::Lease lease = pool.acquire();
   try {
-    pqxx::nontransaction tx(lease.conn());
-    SecretsStatements statements(tx);
-    return fn(statements);
-  } catch (const pqxx::broken_connection&) {
-    lease.mark_broken();
-    throw;
+    return db::with_statement(lease, [&](pqxx::nontransaction& tx) {
+      SecretsStatements statements(tx);
+      return fn(statements);
+    });
   } catch (const pqxx::sql_error& e) {
+    if (standby && e.sqlstate() == "25006") throw StandbyCannotServe{};
     return secrets::map_sql_error(e, key);
   }
+}
+
+template <typename Fn>
+std::variant<pqxx::result, ApiError> run(App& app, const std::string& key, Fn&& fn) {
+  return run_on(*app.pool, key, std::forward<Fn>(fn));
 }
 
 // run(), then the caller's reads go to the primary for a while
@@ -109,18 +115,10 @@ std::variant<pqxx::result, ApiError> run_read(App& app, const HouseholdContext& 
                                               const std::string& key, Fn&& fn) {
   if (app.read_pool && !app.recent_writers->recently_wrote(ctx.actor)) {
     try {
-      db::Lease lease = app.read_pool->acquire(db::kPoolWait);
-      try {
-        pqxx::nontransaction tx(lease.conn());
-        SecretsStatements statements(tx);
-        auto rows = fn(statements);
-        metrics::global().read("replica");
-        return rows;
-      } catch (const pqxx::broken_connection&) {
-        lease.mark_broken();
-      } catch (const pqxx::sql_error& e) {
-        if (e.sqlstate() != "25006") return secrets::map_sql_error(e, key);
-      }
+      auto result = run_on(*app.read_pool, key, fn, /*standby=*/true);
+      metrics::global().read("replica");
+      return result;
+    } catch (const StandbyCannotServe&) {
     } catch (const pqxx::broken_connection&) {
     } catch (const db::PoolTimeout&) {
     }
@@ -129,20 +127,10 @@ std::variant<pqxx::result, ApiError> run_read(App& app, const HouseholdContext& 
   return run(app, key, std::forward<Fn>(fn));
 }
 
-// The caller's household, or the error already sent.
-std::optional<HouseholdContext> authorize(http::Exchange& ex, App& app) {
-  auto who = secrets::household_for(ex.req, app, ex.actor_kind);
-  if (auto* e = std::get_if<ApiError>(&who)) {
-    send_error(ex, *e);
-    return std::nullopt;
-  }
-  return std::get<HouseholdContext>(std::move(who));
-}
-
 // The {key} path segment, validated; the error already sent otherwise.
 std::optional<std::string> path_key(http::Exchange& ex) {
   std::string key = ex.req.matches.size() > 1 ? ex.req.matches[1].str() : std::string();
-  if (auto e = secrets::check_key(key)) {
+  if (auto e = secrets::check_key_text(key)) {
     send_error(ex, *e);
     return std::nullopt;
   }
@@ -181,15 +169,13 @@ void send_written(http::Exchange& ex, const std::variant<pqxx::result, ApiError>
   send_secret(ex, row, secrets::metadata_json(row));
 }
 
-void list_secrets(http::Exchange& ex, App& app) {
-  auto ctx = authorize(ex, app);
-  if (!ctx) return;
+void list_secrets(http::Exchange& ex, App& app, const HouseholdContext& ctx) {
   auto query = secrets::read_list_query(ex.req);
   if (failed(ex, query)) return;
   const auto& q = std::get<secrets::ListQuery>(query);
 
-  auto result = run_read(app, *ctx, "", [&](SecretsStatements& s) {
-    return s.list(*ctx, q.scope, q.node_id, q.limit, q.offset);
+  auto result = run_read(app, ctx, "", [&](SecretsStatements& s) {
+    return s.list(ctx, q.scope, q.node_id, q.limit, q.offset);
   });
   if (failed(ex, result)) return;
   const auto& rows = std::get<pqxx::result>(result);
@@ -210,21 +196,19 @@ void list_secrets(http::Exchange& ex, App& app) {
   http::json_response(ex.res, 200, {{"data", std::move(data)}, {"pagination", pagination}});
 }
 
-void get_secret(http::Exchange& ex, App& app) {
-  auto ctx = authorize(ex, app);
-  if (!ctx) return;
+void get_secret(http::Exchange& ex, App& app, const HouseholdContext& ctx) {
   auto key = path_key(ex);
   if (!key) return;
-  auto scope = secrets::read_scope(ex.req, nullptr, defaults_for(*ctx));
+  auto scope = secrets::read_scope(ex.req, nullptr, defaults_for(ctx));
   if (failed(ex, scope)) return;
   const auto& sc = std::get<secrets::Scope>(scope);
   auto version = secrets::read_version_query(ex.req);
   if (failed(ex, version)) return;
   const auto& wanted = std::get<std::optional<int>>(version);
 
-  auto result = run_read(app, *ctx, *key, [&](SecretsStatements& s) {
-    return wanted ? s.get_version(*ctx, *key, sc.scope, sc.node_id, *wanted)
-                  : s.get(*ctx, *key, sc.scope, sc.node_id);
+  auto result = run_read(app, ctx, *key, [&](SecretsStatements& s) {
+    return wanted ? s.get_version(ctx, *key, sc.scope, sc.node_id, *wanted)
+                  : s.get(ctx, *key, sc.scope, sc.node_id);
   });
   if (failed(ex, result)) return;
   const auto& rows = std::get<pqxx::result>(result);
@@ -236,53 +220,47 @@ void get_secret(http::Exchange& ex, App& app) {
   send_secret(ex, rows[0], secrets::secret_json(rows[0]));
 }
 
-void create_secret(http::Exchange& ex, App& app) {
-  auto ctx = authorize(ex, app);
-  if (!ctx) return;
-  auto request = secrets::read_create_request(ex.req, ex.body, defaults_for(*ctx));
+void create_secret(http::Exchange& ex, App& app, const HouseholdContext& ctx) {
+  auto request = secrets::read_create_request(ex.req, ex.body, defaults_for(ctx));
   if (failed(ex, request)) return;
   const auto& r = std::get<secrets::CreateRequest>(request);
-  if (refuse_node_write(ex, *ctx, r.scope)) return;
+  if (refuse_node_write(ex, ctx, r.scope)) return;
 
-  auto result = run_write(app, *ctx, r.key, [&](SecretsStatements& s) {
-    return s.create(*ctx, r.key, r.value, r.scope.scope, r.value_type, r.scope.node_id,
+  auto result = run_write(app, ctx, r.key, [&](SecretsStatements& s) {
+    return s.create(ctx, r.key, r.value, r.scope.scope, r.value_type, r.scope.node_id,
                     r.description);
   });
   send_written(ex, result);
 }
 
-void update_secret(http::Exchange& ex, App& app) {
-  auto ctx = authorize(ex, app);
-  if (!ctx) return;
+void update_secret(http::Exchange& ex, App& app, const HouseholdContext& ctx) {
   auto key = path_key(ex);
   if (!key) return;
-  auto request = secrets::read_update_request(ex.req, ex.body, defaults_for(*ctx));
+  auto request = secrets::read_update_request(ex.req, ex.body, defaults_for(ctx));
   if (failed(ex, request)) return;
   const auto& r = std::get<secrets::UpdateRequest>(request);
-  if (refuse_node_write(ex, *ctx, r.scope)) return;
+  if (refuse_node_write(ex, ctx, r.scope)) return;
   auto expected = expected_version(ex);
   if (!expected) return;
 
-  auto result = run_write(app, *ctx, *key, [&](SecretsStatements& s) {
-    return s.update(*ctx, *key, r.scope.scope, r.scope.node_id, r.value, r.description, *expected);
+  auto result = run_write(app, ctx, *key, [&](SecretsStatements& s) {
+    return s.update(ctx, *key, r.scope.scope, r.scope.node_id, r.value, r.description, *expected);
   });
   send_written(ex, result);
 }
 
-void delete_secret(http::Exchange& ex, App& app) {
-  auto ctx = authorize(ex, app);
-  if (!ctx) return;
+void delete_secret(http::Exchange& ex, App& app, const HouseholdContext& ctx) {
   auto key = path_key(ex);
   if (!key) return;
-  auto scope = secrets::read_scope(ex.req, nullptr, defaults_for(*ctx));
+  auto scope = secrets::read_scope(ex.req, nullptr, defaults_for(ctx));
   if (failed(ex, scope)) return;
   const auto& sc = std::get<secrets::Scope>(scope);
-  if (refuse_node_write(ex, *ctx, sc)) return;
+  if (refuse_node_write(ex, ctx, sc)) return;
   auto expected = expected_version(ex);
   if (!expected) return;
 
-  auto result = run_write(app, *ctx, *key, [&](SecretsStatements& s) {
-    return s.remove(*ctx, *key, sc.scope, sc.node_id, *expected);
+  auto result = run_write(app, ctx, *key, [&](SecretsStatements& s) {
+    return s.remove(ctx, *key, sc.scope, sc.node_id, *expected);
   });
   if (failed(ex, result)) return;
   const auto& rows = std::get<pqxx::result>(result);
@@ -292,17 +270,15 @@ void delete_secret(http::Exchange& ex, App& app) {
   send_data(ex, {{"deleted", true}});
 }
 
-void list_versions(http::Exchange& ex, App& app) {
-  auto ctx = authorize(ex, app);
-  if (!ctx) return;
+void list_versions(http::Exchange& ex, App& app, const HouseholdContext& ctx) {
   auto key = path_key(ex);
   if (!key) return;
-  auto scope = secrets::read_scope(ex.req, nullptr, defaults_for(*ctx));
+  auto scope = secrets::read_scope(ex.req, nullptr, defaults_for(ctx));
   if (failed(ex, scope)) return;
   const auto& sc = std::get<secrets::Scope>(scope);
 
-  auto result = run_read(app, *ctx, *key, [&](SecretsStatements& s) {
-    return s.versions(*ctx, *key, sc.scope, sc.node_id);
+  auto result = run_read(app, ctx, *key, [&](SecretsStatements& s) {
+    return s.versions(ctx, *key, sc.scope, sc.node_id);
   });
   if (failed(ex, result)) return;
   const auto& rows = std::get<pqxx::result>(result);
@@ -312,56 +288,60 @@ void list_versions(http::Exchange& ex, App& app) {
   send_data(ex, std::move(data));
 }
 
-void rollback_secret(http::Exchange& ex, App& app) {
-  auto ctx = authorize(ex, app);
-  if (!ctx) return;
+void rollback_secret(http::Exchange& ex, App& app, const HouseholdContext& ctx) {
   auto key = path_key(ex);
   if (!key) return;
-  auto request = secrets::read_rollback_request(ex.req, ex.body, defaults_for(*ctx));
+  auto request = secrets::read_rollback_request(ex.req, ex.body, defaults_for(ctx));
   if (failed(ex, request)) return;
   const auto& r = std::get<secrets::RollbackRequest>(request);
-  if (refuse_node_write(ex, *ctx, r.scope)) return;
+  if (refuse_node_write(ex, ctx, r.scope)) return;
   auto expected = expected_version(ex);
   if (!expected) return;
 
-  auto result = run_write(app, *ctx, *key, [&](SecretsStatements& s) {
-    return s.rollback(*ctx, *key, r.scope.scope, r.scope.node_id, r.version, *expected);
+  auto result = run_write(app, ctx, *key, [&](SecretsStatements& s) {
+    return s.rollback(ctx, *key, r.scope.scope, r.scope.node_id, r.version, *expected);
   });
   send_written(ex, result);
 }
 
-void restore_secret(http::Exchange& ex, App& app) {
-  auto ctx = authorize(ex, app);
-  if (!ctx) return;
+void restore_secret(http::Exchange& ex, App& app, const HouseholdContext& ctx) {
   auto key = path_key(ex);
   if (!key) return;
-  auto scope = secrets::read_restore_request(ex.req, ex.body, defaults_for(*ctx));
+  auto scope = secrets::read_restore_request(ex.req, ex.body, defaults_for(ctx));
   if (failed(ex, scope)) return;
   const auto& sc = std::get<secrets::Scope>(scope);
-  if (refuse_node_write(ex, *ctx, sc)) return;
+  if (refuse_node_write(ex, ctx, sc)) return;
 
-  auto result = run_write(app, *ctx, *key, [&](SecretsStatements& s) {
-    return s.restore(*ctx, *key, sc.scope, sc.node_id);
+  auto result = run_write(app, ctx, *key, [&](SecretsStatements& s) {
+    return s.restore(ctx, *key, sc.scope, sc.node_id);
   });
   send_written(ex, result);
 }
 
 }  // namespace
 
-void register_secrets_routes(http::Server& server, App& app) {
+void register_secrets_routes(Router& router) {
+  App& app = router.app();
+  // Every handler acts for the caller's household (Access::Household).
+  using Handler = void (*)(http::Exchange&, App&, const HouseholdContext&);
+  auto in_household = [&app](Handler handler) {
+    return [&app, handler](http::Exchange& ex, const Caller& caller) {
+      handler(ex, app, secrets::household_of(caller));
+    };
+  };
   // (.+): every non-empty remainder reaches the handler, so a malformed key
   // ("A/B", "../X", "%00") is answered by the key rule (400), not a bare 404.
   const std::string one = R"(/api/secrets/(.+))";
   // Before `one`, which would take "KEY/versions" for a key (and refuse it).
   const std::string sub = R"(/api/secrets/([^/]+)/)";
-  server.get(sub + "versions", [&app](http::Exchange& ex) { list_versions(ex, app); });
-  server.post(sub + "rollback", [&app](http::Exchange& ex) { rollback_secret(ex, app); });
-  server.post(sub + "restore", [&app](http::Exchange& ex) { restore_secret(ex, app); });
-  server.get("/api/secrets", [&app](http::Exchange& ex) { list_secrets(ex, app); });
-  server.post("/api/secrets", [&app](http::Exchange& ex) { create_secret(ex, app); });
-  server.get(one, [&app](http::Exchange& ex) { get_secret(ex, app); });
-  server.put(one, [&app](http::Exchange& ex) { update_secret(ex, app); });
-  server.del(one, [&app](http::Exchange& ex) { delete_secret(ex, app); });
+  router.get(sub + "versions", Access::Household, in_household(list_versions));
+  router.post(sub + "rollback", Access::Household, in_household(rollback_secret));
+  router.post(sub + "restore", Access::Household, in_household(restore_secret));
+  router.get("/api/secrets", Access::Household, in_household(list_secrets));
+  router.post("/api/secrets", Access::Household, in_household(create_secret));
+  router.get(one, Access::Household, in_household(get_secret));
+  router.put(one, Access::Household, in_household(update_secret));
+  router.del(one, Access::Household, in_household(delete_secret));
 }
 
 }  // namespace secretsd

@@ -2,11 +2,9 @@
 #pragma once
 
 namespace secretsd {
-struct App;
-namespace http {
-class Server;
-}
 
-void register_secrets_routes(http::Server& server, App& app);
+class Router;
+
+void register_secrets_routes(Router& router);
 
 }  // namespace secretsd

@@ -10,6 +10,14 @@ namespace {
 #define SECRETSD_CONTEXT_COLUMNS \
   "secrets.set_context($1::uuid, $2::text, NULLIF($3::text, '')) AS ctx"
 
+// The extension's rules for the secret a statement names: key ($4), scope
+// ($5) and node_id ($6, '' = none). Checked in the statement's first CTE, so
+// that a malformed name gets the rule's own marked 400 (secrets/db_errors.h)
+// from the one place the rule is written.
+#define SECRETSD_NAME_CHECKS                                                   \
+  ", secrets.check_key($4::text) AS key_checked,"                             \
+  " secrets.check_scope($5::text, NULLIF($6::text, '')) AS scope_checked"
+
 // Milliseconds since the epoch: formatted in C++ (representation.cpp), so
 // the result does not depend on the session's TimeZone or DateStyle.
 #define SECRETSD_EPOCH_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
@@ -32,9 +40,13 @@ const std::string kGetSql =
 
 // The page and the total in one statement; the LEFT JOIN keeps one row (with
 // the total) when the page is empty.
+// A scope filter ($4) is judged by secrets.check_scope as if it named a
+// secret: a "node" filter without a node ($5) stands for any node.
 const std::string kListSql =
     "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
-    ", NULLIF($4::text, '') AS scope, NULLIF($5::text, '') AS node_id), "
+    ", NULLIF($4::text, '') AS scope, NULLIF($5::text, '') AS node_id,"
+    " CASE WHEN $4::text <> '' THEN secrets.check_scope($4::text, CASE WHEN $4::text = 'node'"
+    " THEN coalesce(NULLIF($5::text, ''), '*') ELSE NULLIF($5::text, '') END) END AS scope_checked), "
     "l AS MATERIALIZED (SELECT m.* FROM c, LATERAL secrets.list_secrets(c.scope) m"
     " WHERE c.node_id IS NULL OR m.node_id = c.node_id) "
     "SELECT t.total, " SECRETSD_METADATA_COLUMNS " "
@@ -62,7 +74,7 @@ const std::string kUpdateSql =
     " c.expected_version) m";
 
 const std::string kDeleteSql =
-    "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
+    "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS SECRETSD_NAME_CHECKS
     ", $4::text AS key, $5::text AS scope, NULLIF($6::text, '') AS node_id,"
     " NULLIF($7::text, '')::integer AS expected_version) "
     "SELECT d.deleted FROM c,"
@@ -70,8 +82,8 @@ const std::string kDeleteSql =
 
 // The CTE every per-secret statement below starts with: the context, then
 // key ($4), scope ($5) and node_id ($6, '' = none).
-#define SECRETSD_KEY_CTE                                              \
-  "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS          \
+#define SECRETSD_KEY_CTE                                                     \
+  "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS SECRETSD_NAME_CHECKS \
   ", $1::uuid AS household_id, $4::text AS key, $5::text AS scope,"   \
   " NULLIF($6::text, '') AS node_id"
 
@@ -112,6 +124,7 @@ const std::string kRestoreSql =
 
 #undef SECRETSD_KEY_CTE
 
+#undef SECRETSD_NAME_CHECKS
 #undef SECRETSD_METADATA_COLUMNS
 #undef SECRETSD_EPOCH_MS
 #undef SECRETSD_CONTEXT_COLUMNS

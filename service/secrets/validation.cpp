@@ -11,21 +11,15 @@ using http::FieldStatus;
 
 ApiError bad_request(std::string message) { return ApiError{400, std::move(message)}; }
 
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// Printable UTF-8 without control characters: node ids end up in the
-// ciphertext's associated data and in log-free error paths; NUL would be
-// refused by PostgreSQL with a message quoting the bytes.
-bool node_id_ok(std::string_view id) {
-  if (id.empty() || id.size() > kMaxNodeIdBytes || !http::is_valid_utf8(id)) return false;
-  for (unsigned char c : id) {
-    if (c < 0x20 || c == 0x7f) return false;
-  }
-  return true;
+// A name sent to PostgreSQL as a text parameter must arrive as sent:
+// libpq cuts a text parameter at NUL (so "A%00B" would name secret "A"),
+// and invalid UTF-8 is refused with a message quoting the bytes. What a
+// valid key, scope or node id is, is the extension's rule alone
+// (secrets.check_key, secrets.check_scope), checked in the statement.
+std::optional<ApiError> check_text(const std::string& field, std::string_view text) {
+  if (text.size() <= kMaxNameBytes && http::is_printable_utf8(text)) return std::nullopt;
+  return bad_request(field + " must be at most 1024 bytes of printable UTF-8");
 }
-
-const char* kNodeIdMessage = "node_id must be 1 to 255 bytes of printable UTF-8";
 
 // One query parameter: absent, or given exactly once (a repeated parameter
 // is ambiguous, so it is refused rather than silently picking one).
@@ -96,15 +90,7 @@ std::optional<long long> parse_count(const std::string& s) {
 
 }  // namespace
 
-std::optional<ApiError> check_key(std::string_view key) {
-  bool format_ok = !key.empty() && is_upper(key.front());
-  for (char c : key) {
-    format_ok = format_ok && (is_upper(c) || is_digit(c) || c == '_');
-  }
-  if (!format_ok) return bad_request(std::string(kKeyFormatMessage));
-  if (key.size() > kMaxKeyLength) return bad_request(std::string(kKeyLengthMessage));
-  return std::nullopt;
-}
+std::optional<ApiError> check_key_text(std::string_view key) { return check_text("key", key); }
 
 std::variant<Scope, ApiError> read_scope(const httplib::Request& req, const nlohmann::json* body,
                                          const ScopeDefaults& defaults) {
@@ -113,20 +99,19 @@ std::variant<Scope, ApiError> read_scope(const httplib::Request& req, const nloh
   auto node = query_or_body(req, body, "node_id");
   if (auto* e = std::get_if<ApiError>(&node)) return *e;
 
+  // Only the defaults are decided here; whether the pair is valid is
+  // secrets.check_scope's rule, in the statement.
   Scope out;
   auto& node_id = std::get<std::optional<std::string>>(node);
   auto& scope_name = std::get<std::optional<std::string>>(scope);
   out.scope = scope_name ? *scope_name : (node_id ? "node" : "integration");
-  if (out.scope != "integration" && out.scope != "node") {
-    return bad_request("scope must be \"integration\" or \"node\"");
+  if (node_id) {
+    out.node_id = *node_id;
+  } else if (out.scope == "node") {
+    out.node_id = defaults.caller_node_id;
   }
-  if (out.scope == "integration") {
-    if (node_id) return bad_request("scope \"integration\" does not take a node_id");
-    return out;
-  }
-  out.node_id = node_id ? *node_id : defaults.caller_node_id;
-  if (out.node_id.empty() && !node_id) return bad_request("scope \"node\" requires a node_id");
-  if (!node_id_ok(out.node_id)) return bad_request(kNodeIdMessage);
+  if (auto e = check_text("scope", out.scope)) return *e;
+  if (auto e = check_text("node_id", out.node_id)) return *e;
   return out;
 }
 
@@ -134,19 +119,14 @@ std::variant<ListQuery, ApiError> read_list_query(const httplib::Request& req) {
   ListQuery q;
   auto scope = query_param(req, "scope");
   if (auto* e = std::get_if<ApiError>(&scope)) return *e;
-  if (auto& s = std::get<std::optional<std::string>>(scope)) {
-    if (*s != "integration" && *s != "node") {
-      return bad_request("scope must be \"integration\" or \"node\"");
-    }
-    q.scope = *s;
+  if (auto& sc = std::get<std::optional<std::string>>(scope)) {
+    if (auto e = check_text("scope", *sc)) return *e;
+    q.scope = *sc;
   }
   auto node = query_param(req, "node_id");
   if (auto* e = std::get_if<ApiError>(&node)) return *e;
   if (auto& n = std::get<std::optional<std::string>>(node)) {
-    if (!node_id_ok(*n)) return bad_request(kNodeIdMessage);
-    if (q.scope == "integration") {
-      return bad_request("scope \"integration\" does not take a node_id");
-    }
+    if (auto e = check_text("node_id", *n)) return *e;
     q.node_id = *n;
   }
   auto limit = query_param(req, "limit");
@@ -179,7 +159,7 @@ std::variant<CreateRequest, ApiError> read_create_request(const httplib::Request
     return bad_request("key is required");
   }
   if (!key.ok()) return bad_request("key must be a string");
-  if (auto e = check_key(key.value)) return *e;
+  if (auto e = check_key_text(key.value)) return *e;
   out.key = std::move(key.value);
 
   auto value = http::get_string_field(obj, "value");
@@ -193,9 +173,7 @@ std::variant<CreateRequest, ApiError> read_create_request(const httplib::Request
   auto type = body_string(&obj, "value_type");
   if (auto* e = std::get_if<ApiError>(&type)) return *e;
   if (auto& t = std::get<std::optional<std::string>>(type)) out.value_type = *t;
-  if (out.value_type != "string" && out.value_type != "int" && out.value_type != "bool") {
-    return bad_request("value_type must be \"string\", \"int\" or \"bool\"");
-  }
+  if (auto e = check_text("value_type", out.value_type)) return *e;
 
   auto description = body_string(&obj, "description");
   if (auto* e = std::get_if<ApiError>(&description)) return *e;

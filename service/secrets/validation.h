@@ -1,7 +1,9 @@
-// Request validation for /api/secrets, done in C++ before any database work
-// so that malformed input costs no connection and never reaches SQL. The
-// rules and messages are the extension's (sql/pgsecrets--0.1.0.sql), which
-// re-checks them anyway.
+// Reading /api/secrets requests: the JSON shape, the query parameters, the
+// HTTP-level bounds (sizes, versions, If-Match), and that every name sent
+// to SQL arrives as sent. What makes a key, scope, node id or value type
+// valid is the extension's rule alone (secrets.check_key, check_scope,
+// normalize_value): the statements apply it, and its marked errors reach
+// the client unchanged (secrets/db_errors.h).
 #pragma once
 
 #include <cstddef>
@@ -17,20 +19,18 @@
 
 namespace secretsd::secrets {
 
-inline constexpr std::size_t kMaxKeyLength = 255;
-inline constexpr std::size_t kMaxNodeIdBytes = 255;
+// A key, scope, node id or value type as sent (the rules of what is valid
+// are the extension's); longer is refused before any database work.
+inline constexpr std::size_t kMaxNameBytes = 1024;
 inline constexpr std::size_t kMaxValueBytes = 64u << 10;
 inline constexpr std::size_t kMaxDescriptionBytes = 4096;
 inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 500;
 
-inline constexpr std::string_view kKeyFormatMessage =
-    "Key must be SCREAMING_SNAKE_CASE (e.g., MY_API_KEY)";
-inline constexpr std::string_view kKeyLengthMessage = "Key must be 255 characters or less";
-
-// ^[A-Z][A-Z0-9_]*$ and at most 255 characters, checked in that order (as
-// secrets.check_key does). Returns the 400 error, or nullopt when valid.
-std::optional<ApiError> check_key(std::string_view key);
+// The key as sent is printable UTF-8 of at most kMaxNameBytes (what makes
+// a key valid is secrets.check_key's rule, applied in the statement).
+// Returns the 400 error, or nullopt.
+std::optional<ApiError> check_key_text(std::string_view key);
 
 // Which secret a request names besides its key.
 struct Scope {
@@ -46,7 +46,8 @@ struct ScopeDefaults {
 // scope and node_id from the query string and/or the JSON body (`body` may
 // be null). When both name a field they must agree. Without a scope:
 // "node" if a node_id is given, else "integration". A node caller asking
-// for scope "node" without a node_id means its own node.
+// for scope "node" without a node_id means its own node. The pair is not
+// judged here (secrets.check_scope does, in the statement).
 std::variant<Scope, ApiError> read_scope(const httplib::Request& req, const nlohmann::json* body,
                                          const ScopeDefaults& defaults);
 

@@ -13,7 +13,7 @@ namespace {
 }  // namespace
 
 std::optional<std::vector<std::string>> SettingGrants::of(const std::string& app_id) {
-  db::Lease lease = pool_.acquire(db::kPoolWait);
+  db::Lease lease = pool_.acquire();
   return db::with_tx(lease, [&](pqxx::work& tx) -> std::optional<std::vector<std::string>> {
     auto rows = tx.exec_params(
         "SELECT g.setting_name FROM secretsd.apps a "
@@ -30,7 +30,7 @@ std::optional<std::vector<std::string>> SettingGrants::of(const std::string& app
 }
 
 bool SettingGrants::replace(const std::string& app_id, const std::vector<std::string>& names) {
-  db::Lease lease = pool_.acquire(db::kPoolWait);
+  db::Lease lease = pool_.acquire();
   return db::with_tx(lease, [&](pqxx::work& tx) {
     // The app row is locked so a concurrent replace cannot interleave.
     auto app = tx.exec_params(

@@ -42,7 +42,7 @@ RuntimeRegistry::Registered RuntimeRegistry::register_runtime(const Runtime& r,
   for (const auto& f : file_.runtimes) {
     if (f.id == r.id) return Registered::Conflict;
   }
-  db::Lease lease = pool_.acquire(db::kPoolWait);
+  db::Lease lease = pool_.acquire();
   return db::with_tx(lease, [&](pqxx::work& tx) {
     nlohmann::json settings = r.settings;
     nlohmann::json command = r.command;
@@ -64,7 +64,7 @@ RuntimeRegistry::Registered RuntimeRegistry::register_runtime(const Runtime& r,
 }
 
 std::vector<Runtime> RuntimeRegistry::stored(const std::string& where, const std::string& arg) {
-  db::Lease lease = pool_.acquire(db::kPoolWait);
+  db::Lease lease = pool_.acquire();
   return db::with_tx(lease, [&](pqxx::work& tx) {
     auto rows = tx.exec_params(std::string(kRuntimeColumns) + where + " ORDER BY id", arg);
     std::vector<Runtime> out;
@@ -110,7 +110,7 @@ SettingPolicy RuntimeRegistry::policy(const std::string& setting) const {
 void RuntimeRegistry::record(const std::vector<RestartOutcome>& outcomes,
                              const std::string& setting) {
   if (outcomes.empty()) return;
-  db::Lease lease = pool_.acquire(db::kPoolWait);
+  db::Lease lease = pool_.acquire();
   db::with_tx(lease, [&](pqxx::work& tx) {
     for (const auto& o : outcomes) {
       tx.exec_params(
@@ -124,7 +124,7 @@ void RuntimeRegistry::record(const std::vector<RestartOutcome>& outcomes,
 }
 
 std::map<std::string, nlohmann::json> RuntimeRegistry::last_outcomes() {
-  db::Lease lease = pool_.acquire(db::kPoolWait);
+  db::Lease lease = pool_.acquire();
   return db::with_tx(lease, [&](pqxx::work& tx) {
     auto rows = tx.exec(
         "SELECT runtime_id, status, message, duration_ms, setting, "

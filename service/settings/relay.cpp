@@ -9,7 +9,6 @@
 #include "app.h"
 #include "db/tx.h"
 #include "http/json_io.h"
-#include "settings/access.h"
 
 namespace secretsd::settings {
 namespace {
@@ -81,14 +80,11 @@ PutResult refused(int status, const char* message) {
 
 }  // namespace
 
-void put_settings_blob(http::Exchange& ex, App& app, std::size_t max_bytes) {
-  // Authenticate before leasing: checking a node key leases a connection of
-  // its own, and holding one while waiting for another lets a burst of
-  // requests (even with bad keys) take the whole pool and starve everyone.
-  auto who = authenticated(ex, app);
-  if (!who) return;
-  const Caller& caller = *who;
-  db::Lease lease = app.pool->acquire(db::kPoolWait);
+// The route authenticated the caller before this leases: checking a node key
+// leases a connection of its own, and holding one while waiting for another
+// would let a burst of requests (even with bad keys) take the whole pool.
+void put_settings_blob(http::Exchange& ex, App& app, const Caller& caller, std::size_t max_bytes) {
+  db::Lease lease = app.pool->acquire();
   auto node_id = authorized_node(ex, caller, lease);
   if (!node_id) return;
 
@@ -170,11 +166,9 @@ void put_settings_blob(http::Exchange& ex, App& app, std::size_t max_bytes) {
                          {"updated_at", r.updated_at}}}});
 }
 
-void get_settings_blob(http::Exchange& ex, App& app) {
-  auto who = authenticated(ex, app);  // before leasing: see put_settings_blob
-  if (!who) return;
-  db::Lease lease = app.pool->acquire(db::kPoolWait);
-  auto node_id = authorized_node(ex, *who, lease);
+void get_settings_blob(http::Exchange& ex, App& app, const Caller& caller) {
+  db::Lease lease = app.pool->acquire();
+  auto node_id = authorized_node(ex, caller, lease);
   if (!node_id) return;
   auto rows = db::with_tx(lease, [&](pqxx::work& tx) {
     return tx.exec_params(

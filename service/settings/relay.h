@@ -19,6 +19,7 @@
 
 #include <cstddef>
 
+#include "auth/identity.h"
 #include "http/server.h"
 
 namespace secretsd {
@@ -27,7 +28,7 @@ struct App;
 
 namespace secretsd::settings {
 
-void put_settings_blob(http::Exchange& ex, App& app, std::size_t max_bytes);
-void get_settings_blob(http::Exchange& ex, App& app);
+void put_settings_blob(http::Exchange& ex, App& app, const Caller& caller, std::size_t max_bytes);
+void get_settings_blob(http::Exchange& ex, App& app, const Caller& caller);
 
 }  // namespace secretsd::settings

@@ -11,8 +11,8 @@
 #include "app.h"
 #include "http/json_io.h"
 #include "http/server.h"
+#include "auth/router.h"
 #include "auth/validation.h"
-#include "settings/access.h"
 #include "settings/grants.h"
 #include "settings/names.h"
 #include "settings/options.h"
@@ -65,19 +65,13 @@ std::optional<std::string> path_name(const http::Exchange& ex) {
   return name;
 }
 
-bool require_admin(http::Exchange& ex, App& app) {
-  return caller_of_kind(ex, app, CallerKind::Admin).has_value();
-}
-
-void list_settings(const Service& s, http::Exchange& ex) {
-  if (!require_admin(ex, s->app)) return;
+void list_settings(const Service& s, http::Exchange& ex, const Caller&) {
   json data = json::array();
   for (const auto& v : s->store.list()) data.push_back(v.to_json());
   http::json_response(ex.res, 200, {{"data", data}});
 }
 
-void get_setting(const Service& s, http::Exchange& ex) {
-  if (!require_admin(ex, s->app)) return;
+void get_setting(const Service& s, http::Exchange& ex, const Caller&) {
   auto name = path_name(ex);
   auto view = name ? s->store.get(*name) : std::nullopt;
   if (!view) return http::error_response(ex.res, 404, "Setting not found");
@@ -133,9 +127,7 @@ std::optional<SaveRequest> parse_save(http::Exchange& ex) {
   return r;
 }
 
-void put_setting(const Service& s, http::Exchange& ex) {
-  auto admin = caller_of_kind(ex, s->app, CallerKind::Admin);
-  if (!admin) return;
+void put_setting(const Service& s, http::Exchange& ex, const Caller& caller) {
   auto name = path_name(ex);
   if (!name) {
     return http::error_response(ex.res, 400,
@@ -143,7 +135,7 @@ void put_setting(const Service& s, http::Exchange& ex) {
   }
   auto req = parse_save(ex);
   if (!req) return;
-  const std::string actor = admin->actor();
+  const std::string actor = caller.actor();
 
   std::lock_guard<std::mutex> lock(s->changes);
   const SettingPolicy policy = s->registry.policy(*name);
@@ -183,12 +175,10 @@ void put_setting(const Service& s, http::Exchange& ex) {
   http::json_response(ex.res, saved.created ? 201 : 200, {{"data", data}});
 }
 
-void delete_setting(const Service& s, http::Exchange& ex) {
-  auto admin = caller_of_kind(ex, s->app, CallerKind::Admin);
-  if (!admin) return;
+void delete_setting(const Service& s, http::Exchange& ex, const Caller& caller) {
   auto name = path_name(ex);
   std::lock_guard<std::mutex> lock(s->changes);
-  if (!name || !s->store.remove(*name, admin->actor())) {
+  if (!name || !s->store.remove(*name, caller.actor())) {
     return http::error_response(ex.res, 404, "Setting not found");
   }
   auto outcomes = s->restarter.restart_all(s->registry.consumers(*name), *name);
@@ -197,13 +187,11 @@ void delete_setting(const Service& s, http::Exchange& ex) {
                       {{"data", {{"name", *name}, {"deleted", true}, {"restarts", outcomes_json(outcomes)}}}});
 }
 
-void rollback_setting(const Service& s, http::Exchange& ex) {
-  auto admin = caller_of_kind(ex, s->app, CallerKind::Admin);
-  if (!admin) return;
+void rollback_setting(const Service& s, http::Exchange& ex, const Caller& caller) {
   auto name = path_name(ex);
   if (!name) return http::error_response(ex.res, 404, "Setting not found");
   std::lock_guard<std::mutex> lock(s->changes);
-  switch (s->store.rollback(*name, admin->actor())) {
+  switch (s->store.rollback(*name, caller.actor())) {
     case SettingsStore::RollbackOutcome::NotFound:
       return http::error_response(ex.res, 404, "Setting not found");
     case SettingsStore::RollbackOutcome::NoPrevious:
@@ -218,8 +206,7 @@ void rollback_setting(const Service& s, http::Exchange& ex) {
   http::json_response(ex.res, 200, {{"data", data}});
 }
 
-void list_runtimes(const Service& s, http::Exchange& ex) {
-  if (!require_admin(ex, s->app)) return;
+void list_runtimes(const Service& s, http::Exchange& ex, const Caller&) {
   auto last = s->registry.last_outcomes();
   json data = json::array();
   for (const auto& r : s->registry.all()) {
@@ -231,9 +218,7 @@ void list_runtimes(const Service& s, http::Exchange& ex) {
   http::json_response(ex.res, 200, {{"data", data}});
 }
 
-void register_runtime(const Service& s, http::Exchange& ex) {
-  auto app_caller = caller_of_kind(ex, s->app, CallerKind::App);
-  if (!app_caller) return;
+void register_runtime(const Service& s, http::Exchange& ex, const Caller& caller) {
   auto body = http::parse_json_object(ex.body);
   if (!body) return http::error_response(ex.res, 400, "The body must be a JSON object");
   auto parsed = parse_runtime(*body, /*trusted=*/false, s->options.command_dirs);
@@ -241,17 +226,17 @@ void register_runtime(const Service& s, http::Exchange& ex) {
     return http::error_response(ex.res, e->status, e->message);
   }
   Runtime runtime = std::get<Runtime>(std::move(parsed));
-  runtime.app_id = app_caller->app_id;
+  runtime.app_id = caller.app_id;
   // Consuming a setting means reading it (runtime-env): only what the admin
   // granted this app. Setting names are validated, so naming one is safe.
-  auto granted = s->grants.of(app_caller->app_id);
+  auto granted = s->grants.of(caller.app_id);
   auto missing = granted ? ungranted(runtime.settings, *granted) : runtime.settings;
   if (!missing.empty()) {
     return http::error_response(ex.res, 403,
                                 "This app may not consume setting \"" + missing.front() +
                                     "\"; the admin grants it with PUT /api/v0/admin/apps/{id}/settings");
   }
-  switch (s->registry.register_runtime(runtime, app_caller->app_id)) {
+  switch (s->registry.register_runtime(runtime, caller.app_id)) {
     case RuntimeRegistry::Registered::Conflict:
       return http::error_response(
           ex.res, 409, "A runtime with that id belongs to another app or to the configuration file");
@@ -264,24 +249,22 @@ void register_runtime(const Service& s, http::Exchange& ex) {
 
 // By design the one endpoint that returns setting values in clear: to the
 // app that registered the runtime (or the file's "app_id" for it).
-void runtime_env(const Service& s, http::Exchange& ex) {
-  auto app_caller = caller_of_kind(ex, s->app, CallerKind::App);
-  if (!app_caller) return;
+void runtime_env(const Service& s, http::Exchange& ex, const Caller& caller) {
   const std::string id = ex.req.get_param_value("runtime_id");
   if (!valid_runtime_id(id)) return http::error_response(ex.res, 400, "runtime_id is required");
   auto runtime = s->registry.find(id);
-  if (!runtime || runtime->app_id.empty() || runtime->app_id != app_caller->app_id) {
+  if (!runtime || runtime->app_id.empty() || runtime->app_id != caller.app_id) {
     return http::error_response(ex.res, 404, "Runtime not found");
   }
   // An API runtime reads only what its app is still granted (a grant may
   // have been withdrawn since it registered); file runtimes are the operator's.
   std::vector<std::string> readable = runtime->settings;
   if (!runtime->from_config) {
-    auto granted = s->grants.of(app_caller->app_id);
+    auto granted = s->grants.of(caller.app_id);
     readable = granted ? granted_only(readable, *granted) : std::vector<std::string>{};
   }
   json env = json::object();
-  for (const auto& [name, value] : s->store.values(readable, app_caller->actor())) {
+  for (const auto& [name, value] : s->store.values(readable, caller.actor())) {
     env[env_var_name(name)] = value;
   }
   http::json_response(ex.res, 200, {{"env", env}});
@@ -301,15 +284,13 @@ void send_app_grants(const Service& s, http::Exchange& ex, const std::string& ap
   http::json_response(ex.res, 200, {{"app_id", app_id}, {"settings", *names}});
 }
 
-void get_app_grants(const Service& s, http::Exchange& ex) {
-  if (!require_admin(ex, s->app)) return;
+void get_app_grants(const Service& s, http::Exchange& ex, const Caller&) {
   if (auto app_id = path_app_id(ex)) send_app_grants(s, ex, *app_id);
 }
 
 // Body {"settings": [names]}: replaces the app's grants ([] withdraws all).
-void put_app_grants(const Service& s, http::Exchange& ex) {
+void put_app_grants(const Service& s, http::Exchange& ex, const Caller&) {
   constexpr std::size_t kMaxGrants = 1000;
-  if (!require_admin(ex, s->app)) return;
   auto app_id = path_app_id(ex);
   if (!app_id) return;
   auto body = http::parse_json_object(ex.body);
@@ -328,30 +309,41 @@ void put_app_grants(const Service& s, http::Exchange& ex) {
 
 }  // namespace
 
-void register_settings_routes(http::Server& server, App& app) {
+void register_settings_routes(Router& router) {
+  App& app = router.app();
   if (!app.pool) throw std::runtime_error("register_settings_routes needs the connection pool");
   SettingsOptions options = load_settings_options(process_environment());
   RuntimesFile file;
   if (!options.runtimes_file.empty()) file = load_runtimes_file(options.runtimes_file);
   auto s = std::make_shared<SettingsService>(app, *app.pool, std::move(options), std::move(file));
 
+  // Every handler here takes (service, ex, caller).
+  using Handler = void (*)(const Service&, http::Exchange&, const Caller&);
+  auto as = [s](Handler handler) {
+    return [s, handler](http::Exchange& ex, const Caller& caller) { handler(s, ex, caller); };
+  };
   const std::string name = "/api/v0/admin/settings/([^/]+)";
-  server.get("/api/v0/admin/settings", [s](http::Exchange& ex) { list_settings(s, ex); });
-  server.get(name, [s](http::Exchange& ex) { get_setting(s, ex); });
-  server.put(name, [s](http::Exchange& ex) { put_setting(s, ex); });
-  server.del(name, [s](http::Exchange& ex) { delete_setting(s, ex); });
-  server.post(name + "/rollback", [s](http::Exchange& ex) { rollback_setting(s, ex); });
-  server.get("/api/v0/admin/runtimes", [s](http::Exchange& ex) { list_runtimes(s, ex); });
-  server.post("/internal/runtimes", [s](http::Exchange& ex) { register_runtime(s, ex); });
-  server.get("/internal/runtime-env", [s](http::Exchange& ex) { runtime_env(s, ex); });
+  router.get("/api/v0/admin/settings", Access::Admin, as(list_settings));
+  router.get(name, Access::Admin, as(get_setting));
+  router.put(name, Access::Admin, as(put_setting));
+  router.del(name, Access::Admin, as(delete_setting));
+  router.post(name + "/rollback", Access::Admin, as(rollback_setting));
+  router.get("/api/v0/admin/runtimes", Access::Admin, as(list_runtimes));
+  router.post("/internal/runtimes", Access::App, as(register_runtime));
+  router.get("/internal/runtime-env", Access::App, as(runtime_env));
   const std::string grants = "/api/v0/admin/apps/([^/]+)/settings";
-  server.get(grants, [s](http::Exchange& ex) { get_app_grants(s, ex); });
-  server.put(grants, [s](http::Exchange& ex) { put_app_grants(s, ex); });
+  router.get(grants, Access::Admin, as(get_app_grants));
+  router.put(grants, Access::Admin, as(put_app_grants));
 
   const std::string blob = "/api/v0/nodes/([^/]+)/settings-blob";
   const std::size_t max_blob = s->options.blob_max_bytes;
-  server.put(blob, [&app, max_blob](http::Exchange& ex) { settings::put_settings_blob(ex, app, max_blob); });
-  server.get(blob, [&app](http::Exchange& ex) { settings::get_settings_blob(ex, app); });
+  // Any caller; the relay answers 404 unless it is the node or its household.
+  router.put(blob, Access::AnyCaller, [&app, max_blob](http::Exchange& ex, const Caller& caller) {
+    settings::put_settings_blob(ex, app, caller, max_blob);
+  });
+  router.get(blob, Access::AnyCaller, [&app](http::Exchange& ex, const Caller& caller) {
+    settings::get_settings_blob(ex, app, caller);
+  });
 }
 
 }  // namespace secretsd

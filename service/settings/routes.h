@@ -18,11 +18,9 @@
 #pragma once
 
 namespace secretsd {
-struct App;
-namespace http {
-class Server;
-}
 
-void register_settings_routes(http::Server& server, App& app);
+class Router;
+
+void register_settings_routes(Router& router);
 
 }  // namespace secretsd

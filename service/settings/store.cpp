@@ -74,7 +74,7 @@ bool remove_in(pqxx::work& tx, const std::string& name) {
 
 template <typename Fn>
 auto in_global_tx(db::ConnectionPool& pool, const std::string& actor, Fn&& fn) {
-  db::Lease lease = pool.acquire(db::kPoolWait);
+  db::Lease lease = pool.acquire();
   return db::with_household_tx(lease, kGlobalHousehold, actor, "", std::forward<Fn>(fn));
 }
 

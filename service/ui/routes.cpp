@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "http/server.h"
+#include "auth/router.h"
 
 namespace secretsd {
 namespace {
@@ -26,17 +26,17 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
 
 }  // namespace
 
-bool register_ui_routes(http::Server& server, const std::string& web_dir) {
+bool register_ui_routes(Router& router, const std::string& web_dir) {
   // Read once at start: the page is small and never changes while running.
   auto page = read_file(std::filesystem::path(web_dir) / "settings.html");
   if (!page) return false;
-  server.get("/settings", [html = std::move(*page)](http::Exchange& ex) {
+  router.get("/settings", Access::Public, [html = std::move(*page)](http::Exchange& ex, const Caller&) {
     ex.res.set_header("Content-Security-Policy", kContentSecurityPolicy);
     ex.res.set_header("X-Frame-Options", "DENY");
     ex.res.set_header("Referrer-Policy", "no-referrer");
     ex.res.set_content(html, "text/html; charset=utf-8");
   });
-  return server.mount_static("/static", web_dir);
+  return router.mount_static("/static", web_dir);
 }
 
 }  // namespace secretsd

@@ -7,11 +7,10 @@
 #include <string>
 
 namespace secretsd {
-namespace http {
-class Server;
-}
+
+class Router;
 
 // Returns false (and registers nothing) when `web_dir` holds no settings.html.
-bool register_ui_routes(http::Server& server, const std::string& web_dir);
+bool register_ui_routes(Router& router, const std::string& web_dir);
 
 }  // namespace secretsd

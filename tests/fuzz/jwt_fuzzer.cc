@@ -1,4 +1,4 @@
-// JWT parsing and verification (service/auth/jwt.cpp).
+// JWT parsing and verification (service/crypto/jwt.cpp).
 //
 // First byte even: the input is a whole token, verified as it comes (it can
 // only pass by forging HMAC-SHA256). Odd: the input is "header.payload",
@@ -10,10 +10,10 @@
 #include <string>
 #include <string_view>
 
-#include "auth/encoding.h"
-#include "auth/hmac.h"
-#include "auth/jwt.h"
-#include "auth/sodium_init.h"
+#include "crypto/encoding.h"
+#include "crypto/hmac.h"
+#include "crypto/jwt.h"
+#include "crypto/sodium_init.h"
 
 using namespace secretsd;
 

@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "auth/api_keys.h"
-#include "auth/jwt.h"
+#include "crypto/jwt.h"
+#include "crypto/keyed_hash.h"
 #include "harness.h"
 
 namespace secretsd::it {
@@ -610,14 +610,15 @@ TEST_F(AuthTest, UsersEndpointIsForUsersOnly) {
 TEST_F(AuthTest, AdminEndpointsNeedTheAdminKey) {
   auto c = client();
   const json body = {{"app_id", "app-" + unique_suffix()}};
-  expect_error(post(c, "/api/v0/admin/apps", body), 401, "Admin key required");
+  expect_error(post(c, "/api/v0/admin/apps", body), 401, "Not authenticated");
   expect_error(post(c, "/api/v0/admin/apps", body, {{"X-Admin-Key", "wrong"}}), 401,
-               "Invalid admin key");
+               "Invalid credentials");
   expect_error(post(c, "/api/v0/admin/nodes", {{"node_id", "n1"}}, {{"X-Admin-Key", "wrong"}}), 401);
   expect_error(c.Delete("/api/v0/admin/apps/anything"), 401);
-  // A user's token is not the admin key.
+  // A user's token is not the admin key: a known caller, of the wrong kind.
   TestUser owner = register_user();
-  expect_error(post(c, "/api/v0/admin/apps", body, auth_header(owner.access_token)), 401);
+  expect_error(post(c, "/api/v0/admin/apps", body, auth_header(owner.access_token)), 403,
+               "Admin credentials required");
 }
 
 TEST_F(AuthTest, AdminEndpointsDoNotExistWithoutAdminKey) {
@@ -827,6 +828,40 @@ TEST_F(AuthTest, OutputNeverContainsCredentials) {
                                  owner.email};
   for (std::size_t i = 0; i < std::size(secrets); ++i) {
     EXPECT_EQ(output.find(secrets[i]), std::string::npos) << "credential #" << i << " in the output";
+  }
+}
+
+}  // namespace
+}  // namespace secretsd::it
+
+namespace secretsd::it {
+namespace {
+
+// One check guards every route (auth/access.h), so every family of routes
+// refuses in the same words: no credentials, bad credentials, and a valid
+// caller of the wrong kind.
+TEST_F(AuthTest, EveryRouteFamilyRefusesInTheSameWords) {
+  TestUser owner = register_user();
+  auto c = client();
+  const httplib::Headers bad_token = auth_header(owner.access_token + "x");
+  const httplib::Headers user = auth_header(owner.access_token);
+  struct Family {
+    std::string path;
+    const char* wrong_kind_message;
+    httplib::Headers wrong_kind;
+  };
+  const std::vector<Family> families = {
+      {"/api/v0/admin/settings", "Admin credentials required", user},
+      {"/api/v0/admin/runtimes", "Admin credentials required", user},
+      {"/internal/runtime-env?runtime_id=x", "App credentials required", user},
+      {"/api/secrets", "The admin key does not give access to household secrets", admin_headers()},
+      {"/api/v0/users/" + owner.id, "A user's access token is required", admin_headers()},
+  };
+  for (const auto& f : families) {
+    SCOPED_TRACE(f.path);
+    expect_error(c.Get(f.path.c_str()), 401, "Not authenticated");
+    expect_error(c.Get(f.path.c_str(), bad_token), 401, "Invalid credentials");
+    expect_error(c.Get(f.path.c_str(), f.wrong_kind), 403, f.wrong_kind_message);
   }
 }
 

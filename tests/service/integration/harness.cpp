@@ -19,8 +19,8 @@
 
 #include <sodium.h>
 
-#include "auth/encoding.h"
-#include "auth/sodium_init.h"
+#include "crypto/encoding.h"
+#include "crypto/sodium_init.h"
 
 extern char** environ;
 

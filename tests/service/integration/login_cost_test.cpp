@@ -9,6 +9,7 @@
 // faster: a wide bound that load on the machine does not cross).
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -17,8 +18,9 @@
 #include <gtest/gtest.h>
 
 #include "app.h"
-#include "auth/password_stats.h"
+#include "auth/router.h"
 #include "auth/routes.h"
+#include "crypto/password_stats.h"
 #include "config/config.h"
 #include "harness.h"
 #include "http/server.h"
@@ -43,7 +45,8 @@ class InProcessAuth {
     });
     if (!loaded.config) throw std::runtime_error("the test configuration does not load");
     app_ = make_app(std::move(*loaded.config));
-    register_auth_routes(server_, *app_);
+    router_ = std::make_unique<Router>(server_, *app_);
+    register_auth_routes(*router_);
     port_ = server_.bind_to_any_port("127.0.0.1");
     if (port_ <= 0) throw std::runtime_error("cannot bind the in-process server");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -61,6 +64,7 @@ class InProcessAuth {
  private:
   std::unique_ptr<App> app_;
   http::Server server_;
+  std::unique_ptr<Router> router_;
   int port_ = 0;
   std::thread thread_;
 };

@@ -497,5 +497,53 @@ TEST(SecretsBenchScript, PgbenchRunsTheServiceGetStatement) {
   EXPECT_EQ(script, sql);
 }
 
+// The key and scope rules live in the extension alone (secrets.check_key,
+// secrets.check_scope): every route that names a secret answers a malformed
+// name with the rule's own text, read here from the extension itself, so a
+// reworded or changed rule needs no change in secretsd.
+TEST_F(SecretsApiTest, NameRulesAreTheExtensionsOwn) {
+  auto rule_message = [](const std::string& call) {
+    auto conn = superuser_db();
+    pqxx::nontransaction tx(conn);
+    try {
+      tx.exec("SELECT " + call);
+    } catch (const pqxx::sql_error& e) {
+      std::string text = e.what();  // "ERROR:  <message>\n..."
+      text = text.substr(text.find(':') + 1);
+      text = text.substr(text.find_first_not_of(' '));
+      return text.substr(0, text.find('\n'));
+    }
+    return std::string("(no error)");
+  };
+  const std::string bad_key = rule_message("secrets.check_key('lower_case')");
+  const std::string bad_scope = rule_message("secrets.check_scope('everything', NULL)");
+  const std::string node_needs_id = rule_message("secrets.check_scope('node', NULL)");
+  ASSERT_NE(bad_key, "(no error)");
+
+  TestUser u = register_user("rules");
+  const auto h = auth_header(u.access_token);
+  auto c = client();
+  const std::string good = key("RULES");
+  create(u, {{"key", good}, {"value", "v"}});
+  auto expect_rule = [](const char* what, const httplib::Result& res, const std::string& message) {
+    SCOPED_TRACE(what);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400);
+    EXPECT_EQ(body_of(res), error_body(400, message));
+  };
+  expect_rule("GET key", c.Get("/api/secrets/lower_case", h), bad_key);
+  expect_rule("GET version", c.Get("/api/secrets/lower_case?version=1", h), bad_key);
+  expect_rule("PUT key", put_json(c, "/api/secrets/lower_case", {{"value", "x"}}, h), bad_key);
+  expect_rule("DELETE key", c.Delete("/api/secrets/lower_case", h), bad_key);
+  expect_rule("versions", c.Get("/api/secrets/lower_case/versions", h), bad_key);
+  expect_rule("rollback", post_json(c, "/api/secrets/lower_case/rollback", {{"version", 1}}, h), bad_key);
+  expect_rule("restore", c.Post("/api/secrets/lower_case/restore", h, "", "application/json"), bad_key);
+  expect_rule("POST key", post_json(c, "/api/secrets", {{"key", "lower_case"}, {"value", "x"}}, h), bad_key);
+  expect_rule("GET scope", c.Get(("/api/secrets/" + good + "?scope=everything").c_str(), h), bad_scope);
+  expect_rule("DELETE scope", c.Delete(("/api/secrets/" + good + "?scope=everything").c_str(), h), bad_scope);
+  expect_rule("list scope", c.Get("/api/secrets?scope=everything", h), bad_scope);
+  expect_rule("POST node scope", post_json(c, "/api/secrets", {{"key", "NODE_X"}, {"value", "x"}, {"scope", "node"}}, h), node_needs_id);
+}
+
 }  // namespace
 }  // namespace secretsd::it

@@ -4,7 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "auth/encoding.h"
+#include "crypto/encoding.h"
+#include "crypto/keyed_hash.h"
 
 namespace secretsd {
 namespace {

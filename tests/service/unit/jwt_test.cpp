@@ -1,9 +1,9 @@
-#include "auth/jwt.h"
+#include "crypto/jwt.h"
 
 #include <gtest/gtest.h>
 
-#include "auth/encoding.h"
-#include "auth/hmac.h"
+#include "crypto/encoding.h"
+#include "crypto/hmac.h"
 
 namespace secretsd {
 namespace {

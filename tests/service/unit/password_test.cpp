@@ -1,4 +1,4 @@
-#include "auth/password.h"
+#include "crypto/password.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>

@@ -1,4 +1,4 @@
-#include "auth/sodium_init.h"
+#include "crypto/sodium_init.h"
 
 #include <mutex>
 #include <stdexcept>

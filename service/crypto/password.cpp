@@ -1,4 +1,4 @@
-#include "auth/password.h"
+#include "crypto/password.h"
 
 #include <array>
 #include <atomic>
@@ -6,9 +6,9 @@
 
 #include <sodium.h>
 
-#include "auth/encoding.h"
-#include "auth/password_stats.h"
-#include "auth/sodium_init.h"
+#include "crypto/encoding.h"
+#include "crypto/password_stats.h"
+#include "crypto/sodium_init.h"
 
 namespace secretsd {
 namespace {

@@ -1,4 +1,4 @@
-#include "auth/encoding.h"
+#include "crypto/encoding.h"
 
 #include <cstdint>
 

@@ -1,11 +1,11 @@
-#include "auth/jwt.h"
+#include "crypto/jwt.h"
 
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
 
-#include "auth/encoding.h"
-#include "auth/hmac.h"
+#include "crypto/encoding.h"
+#include "crypto/hmac.h"
 
 namespace secretsd {
 namespace {

@@ -1,4 +1,4 @@
-#include "auth/hmac.h"
+#include "crypto/hmac.h"
 
 #include <climits>
 #include <stdexcept>

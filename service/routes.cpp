@@ -1,0 +1,22 @@
+#include "routes.h"
+
+#include "auth/router.h"
+#include "auth/routes.h"
+#include "health/routes.h"
+#include "metrics/routes.h"
+#include "secrets/routes.h"
+#include "settings/routes.h"
+#include "ui/routes.h"
+
+namespace secretsd {
+
+bool register_routes(Router& router, const std::string& web_dir) {
+  register_health_routes(router);
+  register_metrics_routes(router);
+  register_auth_routes(router);
+  register_secrets_routes(router);
+  register_settings_routes(router);
+  return register_ui_routes(router, web_dir);
+}
+
+}  // namespace secretsd

@@ -1,0 +1,16 @@
+// Every route secretsd serves, each declared with who may call it
+// (auth/router.h). main() and the route-listing tests register through here,
+// so the listed table is the served one.
+#pragma once
+
+#include <string>
+
+namespace secretsd {
+
+class Router;
+
+// `web_dir`: the settings page's folder; when it holds no settings.html
+// the page is not served and false is returned (the API is complete).
+bool register_routes(Router& router, const std::string& web_dir);
+
+}  // namespace secretsd
