@@ -1,6 +1,8 @@
-// Everything a route needs, built once in main() and passed by reference:
-// the configuration, the connection pool and the shared, thread-safe
-// helpers. This is the service's only long-lived state.
+// What every feature shares, built once in main() and passed by reference:
+// the configuration, the connection pools, the database's availability and
+// the credential pepper. What one feature alone uses it builds itself when
+// its routes are registered (auth's hasher and rate limits, the settings
+// service). This and the metrics are the service's only long-lived state.
 #pragma once
 
 #include <chrono>
@@ -15,16 +17,7 @@
 
 namespace secretsd {
 
-// Owned here, used only by the auth routes (which include their headers).
-class PasswordHasher;
-class RateLimiter;
-
 struct App {
-  App();
-  ~App();
-  App(const App&) = delete;
-  App& operator=(const App&) = delete;
-
   Config config;
   // Before the pool, which reports to it (and so is destroyed first).
   std::unique_ptr<db::Availability> availability;
@@ -32,11 +25,6 @@ struct App {
   // Standbys for reads of secrets (SECRETSD_READ_DATABASE_URL); null = none.
   std::unique_ptr<db::ConnectionPool> read_pool;
   std::unique_ptr<db::RecentWriters> recent_writers;
-  std::unique_ptr<PasswordHasher> hasher;
-  // Counted in PostgreSQL, shared by every instance (auth/rate_limiter.h).
-  std::unique_ptr<RateLimiter> login_per_account;
-  std::unique_ptr<RateLimiter> login_per_address;
-  std::unique_ptr<RateLimiter> register_per_address;  // per hour
   // HMAC key for stored credential hashes (API keys, app keys, refresh
   // tokens, invite codes): derive_subkey(AUTH_SECRET_KEY, "credential-pepper").
   std::string credential_pepper;

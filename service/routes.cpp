@@ -3,7 +3,7 @@
 #include "auth/router.h"
 #include "auth/routes.h"
 #include "health/routes.h"
-#include "metrics/routes.h"
+#include "health/metrics_routes.h"
 #include "secrets/routes.h"
 #include "settings/routes.h"
 #include "ui/routes.h"

@@ -1,6 +1,9 @@
 // POST /api/v0/auth/{register,login,refresh,logout}.
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <memory>
+#include <thread>
 
 #include <pqxx/except>
 
@@ -16,6 +19,33 @@
 
 namespace secretsd {
 namespace {
+
+// What only these routes use, built when they are registered: the password
+// hasher (argon2id, a bounded number at a time) and the login and
+// registration limits (counted in PostgreSQL, shared by every instance).
+struct Guards {
+  Guards(const Config& config, const std::string& pepper)
+      : hasher(config.argon2, hashing_threads(config)),
+        login_per_account("login_account", per(config.login_rate_per_account, std::chrono::minutes(1)),
+                          pepper),
+        login_per_address("login_address", per(config.login_rate_per_address, std::chrono::minutes(1)),
+                          pepper),
+        register_per_address("register_address",
+                             per(config.register_rate_per_address, std::chrono::hours(1)), pepper) {}
+
+  static std::size_t hashing_threads(const Config& config) {
+    return config.argon2_concurrency > 0 ? static_cast<std::size_t>(config.argon2_concurrency)
+                                         : std::max(1u, std::thread::hardware_concurrency());
+  }
+  static RateLimit per(int events, std::chrono::seconds window) {
+    return RateLimit{static_cast<std::uint32_t>(events), window};
+  }
+
+  PasswordHasher hasher;
+  RateLimiter login_per_account;
+  RateLimiter login_per_address;
+  RateLimiter register_per_address;
+};
 
 constexpr std::size_t kMaxRefreshTokenBytes = 256;
 constexpr const char* kBadLogin = "Invalid email or password";
@@ -74,11 +104,11 @@ std::optional<Registration> read_registration(http::Exchange& ex) {
 
 // Registration costs an argon2 hash and may create a household, and needs
 // no credentials: limited per client address like login.
-bool within_register_rate(http::Exchange& ex, App& app) {
+bool within_register_rate(http::Exchange& ex, App& app, Guards& guards) {
   std::int64_t wait = 0;
   {
     auto lease = app.connection();
-    wait = app.register_per_address->take(lease, ex.req.remote_addr);
+    wait = guards.register_per_address.take(lease, ex.req.remote_addr);
   }
   if (wait == 0) return true;
   ex.res.set_header("Retry-After", std::to_string(wait));
@@ -86,12 +116,12 @@ bool within_register_rate(http::Exchange& ex, App& app) {
   return false;
 }
 
-void handle_register(http::Exchange& ex, App& app) {
+void handle_register(http::Exchange& ex, App& app, Guards& guards) {
   auto r = read_registration(ex);
   if (!r) return;
-  if (!within_register_rate(ex, app)) return;
+  if (!within_register_rate(ex, app, guards)) return;
   // Hashing is the slow part: done before a pooled connection is taken.
-  const std::string password_hash = app.hasher->hash(r->password);
+  const std::string password_hash = guards.hasher.hash(r->password);
   std::string refresh = new_refresh_token();
   const int days = app.config.refresh_token_expire_days;
   std::optional<user_store::Account> account;
@@ -124,16 +154,17 @@ void handle_register(http::Exchange& ex, App& app) {
 
 // The address's limit first, then (if it allowed) the account's; answers
 // 429 when either is spent.
-bool within_login_rate(http::Exchange& ex, App& app, db::Lease& lease, const std::string& email) {
-  std::int64_t wait = app.login_per_address->take(lease, ex.req.remote_addr);
-  if (wait == 0) wait = app.login_per_account->take(lease, lower(email));
+bool within_login_rate(http::Exchange& ex, Guards& guards, db::Lease& lease,
+                       const std::string& email) {
+  std::int64_t wait = guards.login_per_address.take(lease, ex.req.remote_addr);
+  if (wait == 0) wait = guards.login_per_account.take(lease, lower(email));
   if (wait == 0) return true;
   ex.res.set_header("Retry-After", std::to_string(wait));
   http::error_response(ex.res, 429, "Too many login attempts, try again later");
   return false;
 }
 
-void handle_login(http::Exchange& ex, App& app) {
+void handle_login(http::Exchange& ex, App& app, Guards& guards) {
   auto body = parse_body(ex);
   if (!body) return;
   std::string email, password;
@@ -147,30 +178,30 @@ void handle_login(http::Exchange& ex, App& app) {
   std::optional<user_store::LoginRecord> record;
   {
     auto lease = app.connection();
-    if (!within_login_rate(ex, app, lease, email)) return;
+    if (!within_login_rate(ex, guards, lease, email)) return;
     if (is_valid_email(email)) record = user_store::find_login(lease, email);
   }
   // An unknown account costs one argon2 verification too, and gets the same
   // answer as a wrong password.
   if (!record) {
-    app.hasher->dummy_verify(password);
+    guards.hasher.dummy_verify(password);
     metrics::global().auth_failure("bad_login");
     http::error_response(ex.res, 401, kBadLogin);
     return;
   }
-  if (!app.hasher->verify(password, record->password_hash)) {
+  if (!guards.hasher.verify(password, record->password_hash)) {
     metrics::global().auth_failure("bad_login");
     http::error_response(ex.res, 401, kBadLogin);
     return;
   }
   const std::string upgraded_hash =
-      app.hasher->needs_rehash(record->password_hash) ? app.hasher->hash(password) : std::string();
+      guards.hasher.needs_rehash(record->password_hash) ? guards.hasher.hash(password) : std::string();
   std::string refresh = new_refresh_token();
   {
     auto lease = app.connection();
     user_store::start_session(lease, record->account.user_id, credential_hash(app, refresh),
                               app.config.refresh_token_expire_days, upgraded_hash);
-    app.login_per_account->reset(lease, lower(email));
+    guards.login_per_account.reset(lease, lower(email));
   }
   const auto& account = record->account;
   auto tokens =
@@ -236,8 +267,12 @@ void handle_logout(http::Exchange& ex, App& app) {
 
 // Public: the credential is in the body (a password or a refresh token).
 void register_session_routes(Router& router) {
-  router.post("/api/v0/auth/register", Access::Public, router.with_app(handle_register));
-  router.post("/api/v0/auth/login", Access::Public, router.with_app(handle_login));
+  App& app = router.app();
+  auto guards = std::make_shared<Guards>(app.config, app.credential_pepper);
+  router.post("/api/v0/auth/register", Access::Public,
+              [&app, guards](http::Exchange& ex, const Caller&) { handle_register(ex, app, *guards); });
+  router.post("/api/v0/auth/login", Access::Public,
+              [&app, guards](http::Exchange& ex, const Caller&) { handle_login(ex, app, *guards); });
   router.post("/api/v0/auth/refresh", Access::Public, router.with_app(handle_refresh));
   router.post("/api/v0/auth/logout", Access::Public, router.with_app(handle_logout));
 }

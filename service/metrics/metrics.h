@@ -1,5 +1,5 @@
 // Process-wide Prometheus metrics of secretsd, rendered in the text format
-// by GET /metrics (metrics/routes.cpp).
+// by GET /metrics (health/metrics_routes.cpp).
 //
 // No label ever carries user input: routes are the templates they were
 // registered with (/api/secrets/{key}, never a key name), methods outside a

@@ -1,4 +1,4 @@
-#include "metrics/routes.h"
+#include "health/metrics_routes.h"
 
 #include <sstream>
 
