@@ -19,18 +19,13 @@
 #include <pqxx/connection>
 
 #include "app.h"
-#include "auth/routes.h"
 #include "config/config.h"
 #include "db/migrations.h"
-#include "health/routes.h"
 #include "http/access_log.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
-#include "metrics/routes.h"
 #include "process/hardening.h"
-#include "secrets/routes.h"
-#include "settings/routes.h"
-#include "ui/routes.h"
+#include "routes.h"
 
 namespace {
 
@@ -167,12 +162,7 @@ int serve(Config config) {
     metrics::global().request(r.method, r.route.empty() ? "other" : metrics::route_template(r.route),
                               r.status, r.duration_ms / 1000.0);
   });
-  register_health_routes(server, *app);
-  register_metrics_routes(server, *app);
-  register_auth_routes(server, *app);
-  register_secrets_routes(server, *app);
-  register_settings_routes(server, *app);
-  if (!register_ui_routes(server, web_dir())) {
+  if (!register_routes(server, *app, web_dir())) {
     std::cerr << "secretsd: no web page (SECRETSD_WEB_DIR has no settings.html)\n";
   }
 
