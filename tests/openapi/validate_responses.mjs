@@ -92,6 +92,7 @@ function checkJson(rec, ref) {
 }
 
 let checked = 0;
+const exercised = new Set();  // "METHOD template", for the summary
 for (const line of lines) {
   const rec = JSON.parse(line);
   rec.path = rec.path.split("?")[0];
@@ -100,6 +101,7 @@ for (const line of lines) {
   rec.template = findPath(rec.path);
   const operation = rec.template ? doc.paths[rec.template][method] : undefined;
   checked += 1;
+  if (operation) exercised.add(`${method} ${rec.template}`);
   if (!operation) {
     if (rec.status === 404 || rec.status === 405) {
       if (!isHead) checkJson(rec, "openapi.json#/components/schemas/Error");
@@ -136,4 +138,6 @@ if (failures.size > 0) {
   for (const [what, n] of failures) console.error(`  ${what} (x${n})`);
   process.exit(1);
 }
-console.log(`${checked} responses match service/openapi/openapi.json`);
+let operations = 0;
+for (const item of Object.values(doc.paths)) operations += Object.keys(item).filter((k) => k !== "parameters").length;
+console.log(`${checked} responses match service/openapi/openapi.json (${exercised.size} of its ${operations} operations exercised)`);
