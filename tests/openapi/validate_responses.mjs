@@ -138,6 +138,11 @@ if (failures.size > 0) {
   for (const [what, n] of failures) console.error(`  ${what} (x${n})`);
   process.exit(1);
 }
-let operations = 0;
-for (const item of Object.values(doc.paths)) operations += Object.keys(item).filter((k) => k !== "parameters").length;
-console.log(`${checked} responses match service/openapi/openapi.json (${exercised.size} of its ${operations} operations exercised)`);
+const unexercised = [];
+for (const [template, item] of Object.entries(doc.paths)) {
+  for (const m of Object.keys(item).filter((k) => k !== "parameters")) {
+    if (!exercised.has(`${m} ${template}`)) unexercised.push(`${m.toUpperCase()} ${template}`);
+  }
+}
+console.log(`${checked} responses match service/openapi/openapi.json; operations no test called: ` +
+  (unexercised.join(", ") || "none"));

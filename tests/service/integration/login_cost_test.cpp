@@ -21,6 +21,7 @@
 #include "auth/routes.h"
 #include "config/config.h"
 #include "harness.h"
+#include "response_recorder.h"
 #include "http/server.h"
 
 namespace secretsd::it {
@@ -56,7 +57,11 @@ class InProcessAuth {
   InProcessAuth& operator=(const InProcessAuth&) = delete;
 
   App& app() { return *app_; }
-  httplib::Client client() const { return httplib::Client("127.0.0.1", port_); }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    record_responses(c);  // checked against the OpenAPI document too
+    return c;
+  }
 
  private:
   std::unique_ptr<App> app_;
