@@ -17,11 +17,14 @@ build_all
 build_checked
 log "installing the browser tests' npm packages"
 (cd "$PROJECT_DIR/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+log "installing the OpenAPI tests' npm packages"
+(cd "$PROJECT_DIR/tests/openapi" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 TEST_DIR=$(mktemp -d /tmp/pgsecrets-test.XXXXXX)
 TEST_PORT=${PGSECRETS_TEST_PORT:-55499}
 cleanup() {
   cluster_stop "$TEST_DIR"
+  rm -f "$TEST_DIR/openapi-responses.jsonl"  # test secrets in responses: never kept
   if [ "${PGSECRETS_KEEP_TEST_DIR:-0}" = 1 ]; then
     log "kept $TEST_DIR"
   else
@@ -49,6 +52,8 @@ cluster_start "$TEST_DIR"
 export PGHOST="$TEST_DIR/run" PGPORT="$TEST_PORT" PGUSER=postgres PGDATABASE=postgres
 export PGSECRETS_TEST_DB=1 PGSECRETS_TEST_DIR="$TEST_DIR"
 export PGSECRETS_TEST_LOG="$TEST_DIR/log/postgresql.log"
+# Every response the integration tests receive, for openapi.responses.
+export PGSECRETS_OPENAPI_RECORD="$TEST_DIR/openapi-responses.jsonl"
 
 cd "$BUILD_DIR"
 ctest --output-on-failure --timeout 600 "$@"

@@ -3,6 +3,7 @@
 #include "auth/router.h"
 #include "auth/routes.h"
 #include "health/routes.h"
+#include "openapi/routes.h"
 #include "health/metrics_routes.h"
 #include "secrets/routes.h"
 #include "settings/routes.h"
@@ -13,6 +14,7 @@ namespace secretsd {
 bool register_routes(Router& router, const std::string& web_dir) {
   register_health_routes(router);
   register_metrics_routes(router);
+  register_openapi_routes(router);
   register_auth_routes(router);
   register_secrets_routes(router);
   register_settings_routes(router);

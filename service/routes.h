@@ -1,6 +1,8 @@
 // Every route secretsd serves, each declared with who may call it
-// (auth/router.h). main() and the route-listing tests register through here,
-// so the listed table is the served one.
+// (auth/router.h). main() and the route tests (tests/service/unit/
+// routes_test.cpp; the OpenAPI coverage test, tests/service/integration/
+// openapi_routes_test.cpp) register through here, so what they check is
+// what is served.
 #pragma once
 
 #include <string>

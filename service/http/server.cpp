@@ -296,7 +296,17 @@ httplib::Server::HandlerWithContentReader Server::body_route(RouteHandler handle
 }
 
 void Server::add_route(const std::string& method, const std::string& pattern) {
-  routes_.push_back({method, std::regex(pattern)});
+  routes_.push_back({method, std::regex(pattern), pattern});
+}
+
+std::vector<Server::RouteInfo> Server::routes() const {
+  std::vector<RouteInfo> out;
+  for (const auto& route : routes_) out.push_back({route.method, route.source});
+  for (const auto& mount : mounts_) {
+    out.push_back({"GET", mount + "/(.+)"});
+    out.push_back({"HEAD", mount + "/(.+)"});
+  }
+  return out;
 }
 
 Server& Server::get(const std::string& pattern, RouteHandler handler) {
@@ -337,7 +347,9 @@ Server& Server::options(const std::string& pattern, RouteHandler handler) {
 }
 
 bool Server::mount_static(const std::string& mount_point, const std::string& dir) {
-  return set_mount_point(mount_point, dir);
+  if (!set_mount_point(mount_point, dir)) return false;
+  mounts_.push_back(mount_point);
+  return true;
 }
 
 bool Server::listen(const std::string& host, int port) { return httplib::Server::listen(host, port); }

@@ -119,6 +119,15 @@ class Server : private httplib::Server {
 
   const ServerOptions& settings() const { return options_; }
 
+  // The registered routes, in registration order, HEAD listed beside each
+  // GET; static mounts as GET and HEAD of "<mount>/(.+)". Read-only: the
+  // OpenAPI route-coverage test compares them with the document.
+  struct RouteInfo {
+    std::string method;
+    std::string pattern;  // as registered
+  };
+  std::vector<RouteInfo> routes() const;
+
   // Set before listening.
   void set_request_observer(RequestObserver observer) { observer_ = std::move(observer); }
   void set_unavailability(Unavailability test) { is_unavailable_ = std::move(test); }
@@ -130,6 +139,7 @@ class Server : private httplib::Server {
   struct Route {
     std::string method;
     std::regex pattern;
+    std::string source;
   };
 
   bool process_and_close_socket(socket_t sock) override;
@@ -157,6 +167,7 @@ class Server : private httplib::Server {
   RequestObserver observer_;
   Unavailability is_unavailable_;
   std::vector<Route> routes_;
+  std::vector<std::string> mounts_;  // only for routes()
 };
 
 }  // namespace secretsd::http

@@ -11,7 +11,7 @@ namespace {
 std::string placeholder_for(const std::string& segment) {
   static const std::map<std::string, std::string> kNames = {
       {"secrets", "key"},      {"settings", "name"}, {"apps", "app_id"},
-      {"nodes", "node_id"},    {"users", "user_id"},
+      {"nodes", "node_id"},    {"users", "user_id"},  {"static", "path"},
   };
   const auto it = kNames.find(segment);
   return "{" + (it == kNames.end() ? std::string("id") : it->second) + "}";

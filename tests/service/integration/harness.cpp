@@ -21,6 +21,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/sodium_init.h"
+#include "response_recorder.h"
 
 extern char** environ;
 
@@ -336,6 +337,7 @@ httplib::Client SecretsdProcess::client() const {
   c.set_connection_timeout(5, 0);
   c.set_read_timeout(30, 0);
   c.set_write_timeout(10, 0);
+  record_responses(c);  // the OpenAPI response check (response_recorder.h)
   return c;
 }
 

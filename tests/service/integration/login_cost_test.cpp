@@ -23,6 +23,7 @@
 #include "crypto/password_stats.h"
 #include "config/config.h"
 #include "harness.h"
+#include "response_recorder.h"
 #include "http/server.h"
 
 namespace secretsd::it {
@@ -59,7 +60,11 @@ class InProcessAuth {
   InProcessAuth& operator=(const InProcessAuth&) = delete;
 
   App& app() { return *app_; }
-  httplib::Client client() const { return httplib::Client("127.0.0.1", port_); }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    record_responses(c);  // checked against the OpenAPI document too
+    return c;
+  }
 
  private:
   std::unique_ptr<App> app_;

@@ -14,6 +14,7 @@ TEST(Metrics, RouteTemplatesNameTheirPlaceholders) {
             "/api/v0/nodes/{node_id}/settings-blob");
   EXPECT_EQ(route_template(R"(/api/v0/users/([^/()]+))"), "/api/v0/users/{user_id}");
   EXPECT_EQ(route_template("/x/((a)|(b))"), "/x/{id}");
+  EXPECT_EQ(route_template("/static/(.+)"), "/static/{path}");  // the static mount
 }
 
 TEST(Metrics, UnknownMethodsAreOther) {

@@ -61,6 +61,7 @@ TEST(RouteTable, OnlyTheseRoutesArePublic) {
   const std::set<std::string> expected = {
       "GET /health",
       "GET /ready",
+      "GET /openapi.json",
       "POST /api/v0/auth/register",
       "POST /api/v0/auth/login",
       "POST /api/v0/auth/refresh",
