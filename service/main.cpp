@@ -22,11 +22,14 @@
 #include "auth/routes.h"
 #include "config/config.h"
 #include "db/migrations.h"
+#include "events/change_hub.h"
+#include "events/routes.h"
 #include "health/routes.h"
 #include "http/access_log.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
 #include "metrics/routes.h"
+#include "process/fd_limit.h"
 #include "process/hardening.h"
 #include "secrets/routes.h"
 #include "settings/routes.h"
@@ -162,6 +165,9 @@ int serve(Config config) {
   http::AccessLog access_log(std::cout);
   auto app = make_app(std::move(config),
                       [&access_log](const std::string& line) { access_log.write_line(line); });
+  std::cerr << "secretsd: open file limit " << raise_open_file_limit() << "\n";
+  // Before the server: its streams outlive the workers, and stop after them.
+  events::ChangeHub change_hub(hub_options(app->config));
   http::Server server(server_options(app->config), &access_log);
   server.set_request_observer([](const http::AccessRecord& r) {
     metrics::global().request(r.method, r.route.empty() ? "other" : metrics::route_template(r.route),
@@ -170,6 +176,7 @@ int serve(Config config) {
   register_health_routes(server, *app);
   register_metrics_routes(server, *app);
   register_auth_routes(server, *app);
+  register_events_routes(server, *app, change_hub);  // before the secrets routes
   register_secrets_routes(server, *app);
   register_settings_routes(server, *app);
   if (!register_ui_routes(server, web_dir())) {
@@ -182,7 +189,9 @@ int serve(Config config) {
     return kExitFailure;
   }
   std::cerr << "secretsd: listening on " << bind << ":" << port << "\n";
+  change_hub.start();
   server.listen_after_bind();
+  change_hub.stop();  // ends every change stream
   std::cerr << "secretsd: stopped\n";
   return kExitOk;
 }
