@@ -127,7 +127,7 @@ wait "$DRIVER_PID"; DRIVER_PID=
 LAT=$(cat "$BENCH_DIR/driver.out")
 
 echo
-echo "streams opened: $OPENED of $N (refused $REFUSED) in ${OPEN_S%.*} s"
+echo "streams opened: $OPENED of $N (refused $REFUSED) in ${OPEN_S} s"
 echo "secretsd RSS: $RSS0 MB with no stream, $RSS1 MB with $OPENED streams"
 echo "GET /api/secrets/{key} (wrk -t2 -c32 -d${SECONDS_PER_RUN}s): $RPS0 req/s with no stream, $RPS1 req/s with $OPENED streams ($(( RPS1 * 100 / (RPS0 > 0 ? RPS0 : 1) )) %)"
 echo "delivery of one change to every stream ($CHANGES changes): $LAT"
