@@ -146,10 +146,7 @@ Admission ChangeHub::reserve(const std::string& caller_key, StreamSlot& slot) {
   if (stopping_) return Admission::Stopped;
   if (total_ >= options_.max_total) return Admission::TotalLimit;
   std::size_t& mine = per_caller_[caller_key];
-  if (mine >= options_.max_per_caller) {
-    if (mine == 0) per_caller_.erase(caller_key);
-    return Admission::CallerLimit;
-  }
+  if (mine >= options_.max_per_caller) return Admission::CallerLimit;
   ++mine;
   ++total_;
   slot = StreamSlot();
@@ -262,6 +259,9 @@ void ChangeHub::add_stream(Pending p) {
   // From now: nothing older than what this household's streams were sent.
   auto last = last_id_.find(household);
   s->last_id = p.cursor > 0 ? p.cursor : (last != last_id_.end() ? last->second : 0);
+  // A replayed stream knows where the household's log was: if the hub does
+  // not, a lost LISTEN connection can now be caught up from there.
+  if (p.cursor > 0 && last == last_id_.end()) last_id_[household] = p.cursor;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP;
   ev.data.fd = p.fd;
@@ -440,10 +440,9 @@ void ChangeHub::on_notifications() {
   payloads_.clear();
   for (const auto& [household, range] : ranges) {
     if (!conn_) return;
-    // Nobody listens to this household: only remember where it is.
+    // Nobody listens to this household. (Its last id is not moved to the
+    // payload's: a forged one could hold back every later stream.)
     if (by_household_.count(household) == 0) {
-      auto& last = last_id_[household];
-      last = std::max(last, range.last);
       recent_.erase(household);
       continue;
     }

@@ -291,13 +291,23 @@ TEST_F(ChangeStreamTest, ResumesWithLastEventIdAndResetsPastTheRetention) {
   ASSERT_TRUE(e) << reset.body_so_far();
   EXPECT_EQ(e->event, "reset");
   EXPECT_EQ(e->data.at("reason"), "too_many");
-  // An id that is not in this household's log: reset too.
+  // An id that is not in this household's log (another household's): reset too.
+  TestUser v = register_user("stream resume other");
+  create(v, {{"key", unique_key("OTHER")}, {"value", "v"}});
+  std::string foreign;
+  {
+    auto db = superuser_db();
+    pqxx::nontransaction tx(db);
+    foreign = tx.exec_params1("SELECT max(id)::text FROM secrets.audit_log WHERE household_id = $1::uuid",
+                              v.household_id)[0].as<std::string>();
+  }
   auto other = user_headers(u);
-  other.emplace("Last-Event-ID", "1");
+  other.emplace("Last-Event-ID", foreign);
   EventStream gone(port, other);
   auto g = gone.next();
   ASSERT_TRUE(g);
   EXPECT_EQ(g->event, "reset");
+  EXPECT_EQ(g->data.at("reason"), "gone");
 }
 
 TEST_F(ChangeStreamTest, RolledBackAndFailedWritesSendNothing) {
