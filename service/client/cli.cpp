@@ -240,13 +240,14 @@ bool concerns(const WatchEvent& e, const std::string& node_id) {
 int run_watching(const ClientConfig& config, const std::string& node_id,
                  const std::vector<std::string>& command, int grace) {
   std::atomic<bool> changed{false};
+  std::atomic<bool> connected{false};
   std::atomic<int> watch_error{0};
   ChangeWatcher watcher(config);
   std::thread follower([&] {
     try {
       watcher.run([&](const WatchEvent& e) {
         if (concerns(e, node_id)) changed = true;
-      });
+      }, [&] { connected = true; });
     } catch (const ClientError& e) {
       watch_error = e.code();
     }
@@ -259,6 +260,13 @@ int run_watching(const ClientConfig& config, const std::string& node_id,
       t.join();
     }
   } join{watcher, follower};
+  // The stream first, then the values: a change made in between is then
+  // seen as a change (a restart) instead of being missed. An unreachable
+  // stream does not hold the command back for more than 5 s.
+  for (int i = 0; i < 100 && !connected && watch_error == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (watch_error != 0) throw ClientError(watch_error, "the change stream was refused");
   std::vector<std::string> base;
   for (char** e = environ; *e != nullptr; ++e) base.emplace_back(*e);
   for (;;) {

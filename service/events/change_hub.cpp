@@ -283,7 +283,7 @@ void ChangeHub::add_stream(Pending p) {
       }
     }
   }
-  flush(stream);
+  if (!flush(stream)) close_stream(p.fd);
 }
 
 void ChangeHub::close_stream(int fd) {
