@@ -22,9 +22,12 @@
 #include "auth/router.h"
 #include "config/config.h"
 #include "db/migrations.h"
+#include "events/change_hub.h"
+#include "events/routes.h"
 #include "http/access_log.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
+#include "process/fd_limit.h"
 #include "process/hardening.h"
 #include "routes.h"
 
@@ -158,6 +161,9 @@ int serve(Config config) {
   http::AccessLog access_log(std::cout);
   auto app = make_app(std::move(config),
                       [&access_log](const std::string& line) { access_log.write_line(line); });
+  std::cerr << "secretsd: open file limit " << raise_open_file_limit() << "\n";
+  // Before the server: its streams outlive the workers, and stop after them.
+  events::ChangeHub change_hub(hub_options(app->config));
   http::Server server(server_options(app->config), &access_log);
   server.set_request_observer([](const http::AccessRecord& r) {
     metrics::global().request(r.method, r.route.empty() ? "other" : metrics::route_template(r.route),
@@ -165,7 +171,7 @@ int serve(Config config) {
   });
   server.set_unavailability(db::is_unavailable);
   Router router(server, *app);
-  if (!register_routes(router, web_dir())) {
+  if (!register_routes(router, change_hub, web_dir())) {
     std::cerr << "secretsd: no web page (SECRETSD_WEB_DIR has no settings.html)\n";
   }
 
@@ -175,7 +181,9 @@ int serve(Config config) {
     return kExitFailure;
   }
   std::cerr << "secretsd: listening on " << bind << ":" << port << "\n";
+  change_hub.start();
   server.listen_after_bind();
+  change_hub.stop();  // ends every change stream
   std::cerr << "secretsd: stopped\n";
   return kExitOk;
 }

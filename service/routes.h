@@ -10,9 +10,14 @@
 namespace secretsd {
 
 class Router;
+namespace events {
+class ChangeHub;
+}
 
-// `web_dir`: the settings page's folder; when it holds no settings.html
-// the page is not served and false is returned (the API is complete).
-bool register_routes(Router& router, const std::string& web_dir);
+// `hub` serves the change streams (started by the caller, or never, in
+// tests that only list routes). `web_dir`: the settings page's folder; when
+// it holds no settings.html the page is not served and false is returned
+// (the API is complete).
+bool register_routes(Router& router, events::ChangeHub& hub, const std::string& web_dir);
 
 }  // namespace secretsd

@@ -165,6 +165,40 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION secrets.audit_seal(bigint, uuid, bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION secrets.audit_seal(bigint, uuid, bytea) TO pgsecrets_owner;
 
+-- ---------------------------------------------------------------- change stream
+-- Every change of a secret (create, update, delete, restore, rollback,
+-- purge; not read, grant, revoke, ...) is announced on the channel
+-- 'pgsecrets_changes' by the audit write that records it, in the same
+-- transaction: a write that rolls back announces nothing. The payload is
+-- {"id": <audit id>, "household": <uuid>, "action": <action>} (a batch
+-- written by audit_write_many: one notification for ids "first_id".."id",
+-- with "count"): the audit id is the durable id of the event, and a listener reads the event itself
+-- from the audit log (secrets.change_events), under row-level security.
+-- Why not the key, scope and node in the payload: any role that can connect
+-- may LISTEN on any channel, and may NOTIFY on it too. A payload with keys
+-- would show every household's key names to every role, bypassing RLS; and
+-- a listener that trusted payloads could be fed forged events. Reading the
+-- audit log by id prevents both. The payload is < 100 bytes (NOTIFY allows 8000).
+CREATE FUNCTION secrets.is_change_action(action text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN action IN ('create', 'update', 'delete', 'restore', 'rollback', 'purge');
+
+CREATE FUNCTION secrets.notify_change(a secrets.audit_log) RETURNS void
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  SELECT pg_catalog.pg_notify('pgsecrets_changes',
+           pg_catalog.json_build_object('id', a.id, 'household', a.household_id, 'action', a.action)::text)
+   WHERE secrets.is_change_action(a.action);
+END;
+
+-- An audit entry as a change event (what the stream sends): metadata only,
+-- `at` in UTC, ISO 8601 with microseconds.
+CREATE FUNCTION secrets.change_event(a secrets.audit_log) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.jsonb_build_object(
+  'key', a.key, 'scope', a.scope, 'node_id', a.node_id, 'version', a.version, 'action', a.action,
+  'at', pg_catalog.to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
+
 CREATE OR REPLACE FUNCTION secrets.audit_write(household uuid, action text, scope text, node_id text,
                                     key text, version integer, detail jsonb DEFAULT NULL)
 RETURNS void
@@ -198,7 +232,9 @@ BEGIN
   INSERT INTO secrets.audit_log (household_id, seq, at, actor, db_role, login_role, action,
                                  scope, node_id, key, version, detail, chain_key_version, link, mac)
   VALUES (e.household_id, e.seq, e.at, e.actor, e.db_role, e.login_role, e.action,
-          e.scope, e.node_id, e.key, e.version, e.detail, e.chain_key_version, e.link, e.mac);
+          e.scope, e.node_id, e.key, e.version, e.detail, e.chain_key_version, e.link, e.mac)
+  RETURNING id INTO e.id;
+  PERFORM secrets.notify_change(e);
 END $$;
 
 -- key_status() shows each version's fingerprint, the one this database
@@ -352,6 +388,7 @@ DECLARE
   prev_link bytea;
   x record;
   n bigint := 0;
+  first_id bigint;
 BEGIN
   PERFORM secrets.lock_household(household);
   SELECT a.seq, a.link INTO e.seq, prev_link
@@ -378,10 +415,18 @@ BEGIN
     INSERT INTO secrets.audit_log (household_id, seq, at, actor, db_role, login_role, action,
                                    scope, node_id, key, version, detail, chain_key_version, link, mac)
     VALUES (e.household_id, e.seq, e.at, e.actor, e.db_role, e.login_role, e.action,
-            e.scope, e.node_id, e.key, e.version, NULL, e.chain_key_version, e.link, e.mac);
+            e.scope, e.node_id, e.key, e.version, NULL, e.chain_key_version, e.link, e.mac)
+    RETURNING id INTO e.id;
+    first_id := coalesce(first_id, e.id);
     prev_link := e.link;
     n := n + 1;
   END LOOP;
+  -- One announcement for the batch (a seed of 100,000 declarations would
+  -- otherwise queue 100,000 notifications): its ids are first_id..id.
+  IF n > 0 AND secrets.is_change_action(action) THEN
+    PERFORM pg_catalog.pg_notify('pgsecrets_changes', pg_catalog.json_build_object(
+      'id', e.id, 'first_id', first_id, 'count', n, 'household', household, 'action', action)::text);
+  END IF;
   RETURN n;
 END $$;
 ALTER FUNCTION secrets.audit_write_many(uuid, text, jsonb) OWNER TO pgsecrets_owner;
@@ -709,3 +754,40 @@ BEGIN
                               jsonb_build_object('from_version', to_version));
   RETURN secrets.metadata_of(written);
 END $$;
+
+-- ---------------------------------------------------------------- change stream replay
+-- The change events of the context's household after audit id `after_id`,
+-- oldest first, at most `max_events`, only those the caller may see (a
+-- node: integration secrets and its own node's). Runs as the owner, under
+-- row-level security: the household comes from secrets.set_context() and
+-- every row passes row_visible() with its own scope and node.
+CREATE INDEX audit_log_household_id_idx ON secrets.audit_log (household_id, id);
+
+CREATE FUNCTION secrets.change_events(after_id bigint, max_events integer)
+RETURNS TABLE (id bigint, at timestamptz, event jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  SELECT a.id, a.at, secrets.change_event(a)
+    FROM secrets.audit_log a
+   WHERE a.household_id = secrets.require_household()
+     AND a.id > after_id
+     AND secrets.is_change_action(a.action)
+     AND secrets.row_visible(a.household_id, a.scope, a.node_id, 1)
+   ORDER BY a.id
+   LIMIT greatest(max_events, 0)
+$$;
+ALTER FUNCTION secrets.change_events(bigint, integer) OWNER TO pgsecrets_owner;
+REVOKE ALL ON FUNCTION secrets.change_events(bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.change_events(bigint, integer) TO pgsecrets_gateway;
+
+-- Whether audit id `event_id` is still in the context household's log: a
+-- client resuming from an id that is gone (purged by purge_audit_log) has
+-- missed events that can no longer be replayed, and must re-list.
+CREATE FUNCTION secrets.change_event_kept(event_id bigint)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  SELECT EXISTS (SELECT FROM secrets.audit_log a
+                  WHERE a.household_id = secrets.require_household() AND a.id = event_id)
+$$;
+ALTER FUNCTION secrets.change_event_kept(bigint) OWNER TO pgsecrets_owner;
+REVOKE ALL ON FUNCTION secrets.change_event_kept(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.change_event_kept(bigint) TO pgsecrets_gateway;

@@ -57,7 +57,7 @@ std::vector<std::string> child_environment(const std::vector<std::string>& base,
   return out;
 }
 
-int run_child(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+int start_child(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   std::vector<char*> c_argv = c_strings(argv);
   std::vector<char*> c_env = c_strings(env);
 
@@ -80,15 +80,49 @@ int run_child(const std::vector<std::string>& argv, const std::vector<std::strin
   }
   g_child = pid;
   sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+  return pid;
+}
 
+namespace {
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+}  // namespace
+
+int child_exit(int pid) {
+  int status = 0;
+  const pid_t r = waitpid(pid, &status, WNOHANG);
+  if (r == pid) {
+    g_child = 0;
+    return exit_code_of(status);
+  }
+  return r < 0 && errno != EINTR ? 1 : -1;
+}
+
+void stop_child(int pid, int grace_seconds) {
+  kill(pid, SIGTERM);
+  for (int waited_ms = 0; waited_ms < grace_seconds * 1000; waited_ms += 20) {
+    if (child_exit(pid) >= 0) return;
+    usleep(20 * 1000);
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  g_child = 0;
+}
+
+int run_child(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  const int pid = start_child(argv, env);
+  if (pid < 0) return -1;
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return -1;
   }
   g_child = 0;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
+  return exit_code_of(status);
 }
 
 }  // namespace secrets_client

@@ -20,4 +20,13 @@ std::vector<std::string> child_environment(const std::vector<std::string>& base,
 // cannot be run (a message on stderr).
 int run_child(const std::vector<std::string>& argv, const std::vector<std::string>& env);
 
+// The same in steps, for `run --watch`: start_child() starts it (forwarding
+// the signals above to it), child_exit() says whether it ended (its code, as
+// run_child's) without waiting, and stop_child() sends SIGTERM, waits up to
+// `grace` seconds, then SIGKILL, and reaps it. start_child returns -1 when
+// it cannot fork.
+int start_child(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+int child_exit(int pid);  // -1 while it runs
+void stop_child(int pid, int grace_seconds);
+
 }  // namespace secrets_client

@@ -7,11 +7,15 @@
 #include <iterator>
 #include <map>
 #include <sstream>
+#include <thread>
+#include <atomic>
+#include <chrono>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
 #include "cli/errors.h"
+#include "client/change_watch.h"
 #include "client/child_process.h"
 #include "client/config.h"
 #include "client/errors.h"
@@ -36,14 +40,23 @@ usage:
       trailing newline stripped; creates the secret or updates it (--type
       applies on creation and is checked against the value)
   secrets delete KEY [--scope integration|node] [--node-id ID]
-  secrets run [--node-id ID] -- COMMAND [ARGS...]
+  secrets watch
+      follows the change stream: one JSON line per change the caller may
+      see, {"id","key","scope","node_id","version","action","at"} (never a
+      value), and {"action":"reset",...} when changes were missed and the
+      secrets must be listed again; reconnects with the last id after a drop
+  secrets run [--watch [--grace SECONDS]] [--node-id ID] -- COMMAND [ARGS...]
       runs COMMAND with every secret the caller sees in its environment
       (NAME = the key): the integration secrets, and the node secrets of the
       calling node (or of --node-id for an app or a user), which win over an
       integration secret of the same key. SECRETS_API_KEY, SECRETS_APP_KEY
       and SECRETS_TOKEN are not passed on. SIGTERM, SIGINT and SIGHUP are
       forwarded; the exit code is COMMAND's, 128+N if signal N killed it.
-      (--watch is not built: it needs secretsd's change stream.)
+      --watch: when a secret COMMAND gets changes (or the stream says
+      reset), COMMAND is stopped (SIGTERM, then SIGKILL after --grace
+      seconds, default 10) and started again with the new values; changes
+      within half a second make one restart. It ends when COMMAND exits by
+      itself.
 
 connection (every flag overrides its variable):
   --url URL            SECRETS_URL            https://host[:port][/prefix]
@@ -194,10 +207,101 @@ std::map<std::string, std::string> visible_secrets(SecretsApi& api, const std::s
   return out;
 }
 
+int cmd_watch(const std::vector<std::string>& words) {
+  auto args = parse("watch", words, {}, {});
+  if (args.has("help")) return std::cout << kHelp, kExitOk;
+  if (!args.positionals.empty()) throw usage_error("watch takes no arguments (see: secrets --help)");
+  const ClientConfig config = config_from(args);
+  ChangeWatcher watcher(config);
+  watcher.run([](const WatchEvent& e) {
+    auto data = nlohmann::json::parse(e.data, nullptr, false);
+    if (!data.is_object()) data = nlohmann::json::object();
+    nlohmann::json line = nlohmann::json::object();
+    if (!e.id.empty()) line["id"] = std::stoll(e.id);
+    line.update(data);
+    line["action"] = e.event;
+    std::cout << line.dump() << std::endl;  // one line per event, at once
+  });
+  return kExitOk;
+}
+
+// Whether a change concerns what `run` exported: integration secrets and
+// the node secrets of `node_id`; a reset always does.
+bool concerns(const WatchEvent& e, const std::string& node_id) {
+  if (e.event == "reset") return true;
+  auto data = nlohmann::json::parse(e.data, nullptr, false);
+  if (!data.is_object()) return true;
+  if (data.value("scope", "") != "node") return true;
+  return !node_id.empty() && data.value("node_id", "") == node_id;
+}
+
+// run --watch: the stream is followed on a thread of its own; a change
+// wakes this loop, which restarts the command with fresh values.
+int run_watching(const ClientConfig& config, const std::string& node_id,
+                 const std::vector<std::string>& command, int grace) {
+  std::atomic<bool> changed{false};
+  std::atomic<bool> connected{false};
+  std::atomic<int> watch_error{0};
+  ChangeWatcher watcher(config);
+  std::thread follower([&] {
+    try {
+      watcher.run([&](const WatchEvent& e) {
+        if (concerns(e, node_id)) changed = true;
+      }, [&] { connected = true; });
+    } catch (const ClientError& e) {
+      watch_error = e.code();
+    }
+  });
+  struct Join {
+    ChangeWatcher& w;
+    std::thread& t;
+    ~Join() {
+      w.stop();
+      t.join();
+    }
+  } join{watcher, follower};
+  // The stream first, then the values: a change made in between is then
+  // seen as a change (a restart) instead of being missed. An unreachable
+  // stream does not hold the command back for more than 5 s.
+  for (int i = 0; i < 100 && !connected && watch_error == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (watch_error != 0) throw ClientError(watch_error, "the change stream was refused");
+  std::vector<std::string> base;
+  for (char** e = environ; *e != nullptr; ++e) base.emplace_back(*e);
+  for (;;) {
+    changed = false;
+    std::map<std::string, std::string> secrets;
+    {
+      SecretsApi api(config);
+      secrets = visible_secrets(api, node_id);
+    }
+    const int pid = start_child(command, child_environment(base, kCredentialVariables, secrets));
+    if (pid < 0) throw failure("could not start the command");
+    for (;;) {
+      const int code = child_exit(pid);
+      if (code >= 0) return code;
+      if (watch_error != 0) {
+        stop_child(pid, grace);
+        throw ClientError(watch_error, "the change stream was refused");
+      }
+      if (changed) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    // Let a burst of changes settle into one restart.
+    do {
+      changed = false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    } while (changed);
+    std::cerr << "secrets: a secret changed: restarting the command\n";
+    stop_child(pid, grace);
+  }
+}
+
 int cmd_run(const std::vector<std::string>& words) {
   const auto dashes = std::find(words.begin(), words.end(), "--");
   const std::vector<std::string> options(words.begin(), dashes);
-  auto args = parse("run", options, {"node-id"}, {});
+  auto args = parse("run", options, {"node-id", "grace"}, {"watch"});
   if (args.has("help")) return std::cout << kHelp, kExitOk;
   if (dashes == words.end() || dashes + 1 == words.end() || !args.positionals.empty()) {
     throw usage_error("run needs -- COMMAND [ARGS...] (see: secrets --help)");
@@ -209,6 +313,17 @@ int cmd_run(const std::vector<std::string>& words) {
   if (config.caller == Caller::kNode && args.value("node-id") && *args.value("node-id") != node_id) {
     throw usage_error("a node runs with its own node secrets; --node-id is for apps and users");
   }
+  if (args.has("watch")) {
+    int grace = 10;
+    if (auto g = args.value("grace")) {
+      if (g->empty() || g->size() > 6 || !std::all_of(g->begin(), g->end(), ::isdigit)) {
+        throw usage_error("--grace must be a number of seconds");
+      }
+      grace = std::stoi(*g);
+    }
+    return run_watching(config, node_id, command, grace);
+  }
+  if (args.value("grace")) throw usage_error("--grace goes with --watch");
   std::map<std::string, std::string> secrets;
   {
     // Closed before the command starts: its connection must not leak into the child.
@@ -238,6 +353,7 @@ int run_secrets_cli(const std::vector<std::string>& words) {
     if (command == "set") return cmd_set(rest);
     if (command == "delete") return cmd_delete(rest);
     if (command == "run") return cmd_run(rest);
+    if (command == "watch") return cmd_watch(rest);
     throw usage_error("unknown command '" + command + "' (see: secrets --help)");
   } catch (const ClientError& e) {  // also the shared option parser's usage errors (2)
     std::cerr << "secrets: " << e.what() << '\n';

@@ -78,4 +78,35 @@ Response HttpClient::send(const std::string& method, const std::string& path,
   return Response{res->status, res->body};
 }
 
+int HttpClient::stream(const std::string& path,
+                       const std::vector<std::pair<std::string, std::string>>& extra,
+                       const std::function<bool(const char*, std::size_t)>& on_bytes,
+                       std::string& error_body) {
+  const std::string full = config_.endpoint.base_path + path;
+  httplib::Headers headers = credential_headers(config_);
+  headers.emplace("Accept", "text/event-stream");
+  for (const auto& [k, v] : extra) headers.emplace(k, v);
+  // Heartbeats come every 15 s by default: a minute of silence is a dead link.
+  http_->set_read_timeout(60, 0);
+  int status = 0;
+  httplib::Result res = http_->Get(
+      full.c_str(), headers,
+      [&status](const httplib::Response& r) {
+        status = r.status;
+        return true;
+      },
+      [&](const char* data, std::size_t n) {
+        if (status != 200) {
+          if (error_body.size() < 4096) error_body.append(data, n);
+          return true;
+        }
+        return on_bytes(data, n);
+      });
+  http_->set_read_timeout(30, 0);
+  if (res && res->status != 200 && error_body.empty()) error_body = res->body;
+  return res ? res->status : status;
+}
+
+void HttpClient::stop() { http_->stop(); }
+
 }  // namespace secrets_client

@@ -3,9 +3,13 @@
 // transport failures turned into ClientError(kExitFailure).
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "client/config.h"
 
@@ -32,6 +36,16 @@ class HttpClient {
   // answer arrives.
   Response send(const std::string& method, const std::string& path,
                 const std::optional<std::string>& json_body = std::nullopt);
+
+  // GET of a long-lived response (the change stream): `on_bytes` receives
+  // the body as it arrives and returns false to end it. Returns the status
+  // (0 when the connection failed or dropped before a response; a stream
+  // that ends after a 200 returns 200). Other statuses come with their body
+  // in `error_body`. `extra` headers are added (Last-Event-ID).
+  int stream(const std::string& path, const std::vector<std::pair<std::string, std::string>>& extra,
+             const std::function<bool(const char*, std::size_t)>& on_bytes, std::string& error_body);
+  // Ends a stream() running on another thread (closes its socket).
+  void stop();
 
  private:
   const ClientConfig& config_;

@@ -104,6 +104,19 @@ void load_server(const EnvReader& env, Config& config) {
       as_int(env.integer("SECRETSD_REQUEST_TIMEOUT_MS", config.request_timeout_ms, 1000, 600000));
 }
 
+void load_stream(const EnvReader& env, Config& config) {
+  config.stream_heartbeat_s =
+      as_int(env.integer("SECRETSD_STREAM_HEARTBEAT_S", config.stream_heartbeat_s, 1, 3600));
+  config.stream_max_per_caller =
+      as_int(env.integer("SECRETSD_STREAM_MAX_PER_CALLER", config.stream_max_per_caller, 1, 100000));
+  config.stream_max_total =
+      as_int(env.integer("SECRETSD_STREAM_MAX_TOTAL", config.stream_max_total, 0, 1000000));
+  config.stream_replay_max_events = as_int(
+      env.integer("SECRETSD_STREAM_REPLAY_MAX_EVENTS", config.stream_replay_max_events, 0, 1000000));
+  config.stream_replay_max_age_s = as_int(
+      env.integer("SECRETSD_STREAM_REPLAY_MAX_AGE_S", config.stream_replay_max_age_s, 0, 2592000));
+}
+
 void load_fleet(const EnvReader& env, Config& config) {
   config.migration_database_url = env.get("SECRETSD_MIGRATION_DATABASE_URL").value_or("");
   config.shutdown_timeout_ms =
@@ -232,6 +245,7 @@ ConfigResult load_config(const GetenvFn& getenv_fn) {
   config.dev_mode = env.flag("SECRETSD_DEV_MODE");
   load_server(env, config);
   load_fleet(env, config);
+  load_stream(env, config);
   load_tokens(env, config);
   load_login_rate_limit(env, config);
   load_register_rate_limit(env, config);
@@ -279,7 +293,12 @@ std::string describe_config(const Config& config) {
       << " shutdown_timeout_ms=" << config.shutdown_timeout_ms
       << " ready_write_probe_ms=" << config.ready_write_probe_ms
       << " read_database_url=" << presence(!config.read_database_url.empty())
-      << " read_your_writes_ms=" << config.read_your_writes_ms;
+      << " read_your_writes_ms=" << config.read_your_writes_ms
+      << " stream_heartbeat_s=" << config.stream_heartbeat_s
+      << " stream_max_per_caller=" << config.stream_max_per_caller
+      << " stream_max_total=" << config.stream_max_total
+      << " stream_replay_max_events=" << config.stream_replay_max_events
+      << " stream_replay_max_age_s=" << config.stream_replay_max_age_s;
   return out.str();
 }
 

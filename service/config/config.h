@@ -75,6 +75,18 @@ struct Config {
   // SECRETSD_READ_YOUR_WRITES_MS 0..600000: after a write, that caller's
   // reads go to the primary for this long (a bound on the standby's lag).
   int read_your_writes_ms = 5000;
+  // The change stream (GET /api/secrets/events; events/change_hub.h).
+  // SECRETSD_STREAM_HEARTBEAT_S 1..3600: a comment line this often.
+  int stream_heartbeat_s = 15;
+  // SECRETSD_STREAM_MAX_PER_CALLER 1..100000 (429 over it) and
+  // SECRETSD_STREAM_MAX_TOTAL 0..1000000 (503 over it; 0 = streams off).
+  int stream_max_per_caller = 20;
+  int stream_max_total = 10000;
+  // Resume (Last-Event-ID): at most SECRETSD_STREAM_REPLAY_MAX_EVENTS
+  // 0..1000000 missed events, none older than SECRETSD_STREAM_REPLAY_MAX_AGE_S
+  // 0..2592000; a larger or older gap gets "event: reset".
+  int stream_replay_max_events = 10000;
+  int stream_replay_max_age_s = 86400;
 };
 
 struct ConfigResult {

@@ -30,7 +30,8 @@ struct RequestScope {
   // request line or header, an oversized URI, a bad Range) was never
   // screened, and its body, if any, is still unread on the connection.
   bool screened = false;
-  const CappedSocketStream* stream = nullptr;
+  CappedSocketStream* stream = nullptr;
+  std::function<void(int fd)> hand_over;  // Exchange::hand_over of this request
 };
 thread_local RequestScope* t_scope = nullptr;
 
@@ -261,8 +262,12 @@ void Server::run_guarded(const RouteHandler& handler, Exchange& ex) const {
 httplib::Server::Handler Server::plain_route(RouteHandler handler, std::string pattern) const {
   return [this, handler, pattern](const httplib::Request& req, httplib::Response& res) {
     if (t_scope != nullptr) t_scope->route = pattern;
-    Exchange ex{req, res, {}, {}};
+    Exchange ex{req, res, {}, {}, {}};
     run_guarded(handler, ex);
+    if (ex.hand_over && t_scope != nullptr && t_scope->stream != nullptr && !stopping()) {
+      t_scope->stream->detach();
+      t_scope->hand_over = std::move(ex.hand_over);
+    }
   };
 }
 
@@ -271,7 +276,7 @@ httplib::Server::HandlerWithContentReader Server::body_route(RouteHandler handle
   return [this, handler, pattern](const httplib::Request& req, httplib::Response& res,
                                   const httplib::ContentReader& reader) {
     if (t_scope != nullptr) t_scope->route = pattern;
-    Exchange ex{req, res, {}, {}};
+    Exchange ex{req, res, {}, {}, {}};
     switch (read_capped_body(req, reader, options_.max_body_bytes, ex.body)) {
       case BodyRead::TooLarge:
         close_after_response(res);
@@ -472,6 +477,10 @@ void Server::serve_connection(socket_t sock) {
     // Ranges are ignored: a Range header listing thousands of overlapping
     // ranges would make httplib build a response many times the file.
     bool ok = process_request(stream, last, client_closes, [](httplib::Request& req) { req.ranges.clear(); });
+    if (scope.hand_over) {
+      scope.hand_over(owned.release());
+      return;
+    }
     ok = stream.flush() && ok;
     if (!scope.screened || scope.close_connection || stream.cap_exceeded() || stream.timed_out()) {
       owned.set_linger(options_.close_linger, options_.close_drain_bytes);

@@ -70,6 +70,11 @@ struct Exchange {
   // Set by the handler once it knows who is calling ("user", "node",
   // "app", "admin"); written to the access log, never sent to the client.
   std::string actor_kind;
+  // Set by a handler that takes the connection over (a long-lived stream):
+  // the response is not written, and once httplib is done with the request
+  // the connection loop gives up the socket and calls hand_over(fd) on the
+  // worker thread, which returns to serve others. The callee owns the fd.
+  std::function<void(int fd)> hand_over;
 };
 
 // Sees every answered request (metrics); called on the worker thread.

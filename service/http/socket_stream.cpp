@@ -159,6 +159,7 @@ constexpr std::size_t kCoalesceBytes = 16u << 10;
 }  // namespace
 
 ssize_t CappedSocketStream::write(const char* ptr, size_t size) {
+  if (detached_) return static_cast<ssize_t>(size);
   if (pending_output_.size() + size <= kCoalesceBytes) {
     pending_output_.append(ptr, size);
     return static_cast<ssize_t>(size);
@@ -205,6 +206,7 @@ void CappedSocketStream::get_local_ip_and_port(std::string& ip, int& port) const
 // linger does not reset the connection over it), then waits for more only
 // within the linger time.
 OwnedSocket::~OwnedSocket() {
+  if (sock_ == INVALID_SOCKET) return;  // released
   ::shutdown(sock_, SHUT_WR);
   auto deadline = std::chrono::steady_clock::now() + linger_;
   std::size_t drained = 0;

@@ -62,6 +62,13 @@ class CappedSocketStream final : public httplib::Stream {
   void get_remote_ip_and_port(std::string& ip, int& port) const override;
   void get_local_ip_and_port(std::string& ip, int& port) const override;
   socket_t socket() const override { return sock_; }
+  // The connection was handed over (Exchange::hand_over): from now on
+  // writes are dropped, so that httplib's own response never reaches the
+  // socket that another owner now writes to.
+  void detach() {
+    detached_ = true;
+    pending_output_.clear();
+  }
 
  private:
   // Appends what one recv() returns to the buffer; false on EOF, error or
@@ -81,6 +88,7 @@ class CappedSocketStream final : public httplib::Stream {
   bool cap_exceeded_ = false;
   bool timed_out_ = false;
   bool reading_request_ = false;  // the first byte of this request was read
+  bool detached_ = false;
   HeadRefusal head_refusal_{400, ""};
   std::chrono::steady_clock::time_point deadline_{};
   // Input read and not yet handed to httplib: buf_[buf_pos_, size). httplib's
@@ -114,6 +122,12 @@ class OwnedSocket {
   OwnedSocket& operator=(const OwnedSocket&) = delete;
 
   socket_t get() const { return sock_; }
+  // Gives the socket up without closing it: the caller owns it now.
+  socket_t release() {
+    socket_t s = sock_;
+    sock_ = INVALID_SOCKET;
+    return s;
+  }
   // Only closes that may leave unread input (an early 413, a refused head)
   // need it; a clean end of a keep-alive connection closes at once.
   void set_linger(std::chrono::milliseconds linger, std::size_t max_drain) {

@@ -265,7 +265,9 @@ TEST_F(SecretsCliTest, UsageConfigurationAndNetworkErrors) {
   EXPECT_EQ(secrets_cmd({"get", "A", "--scope", "household"}, env).exit, 2);
   EXPECT_EQ(secrets_cmd({"list", "--bogus"}, env).exit, 2);
   EXPECT_EQ(secrets_cmd({"run", "true"}, env).exit, 2);
-  EXPECT_EQ(secrets_cmd({"run", "--watch", "--", "true"}, env).exit, 2);
+  EXPECT_EQ(secrets_cmd({"run", "--grace", "1", "--", "true"}, env).exit, 2);  // --grace needs --watch
+  EXPECT_EQ(secrets_cmd({"run", "--watch", "--grace", "soon", "--", "true"}, env).exit, 2);
+  EXPECT_EQ(secrets_cmd({"watch", "extra"}, env).exit, 2);
   EXPECT_EQ(secrets_cmd({"get", "A"}, {{"SECRETS_TOKEN", u.access_token}}).exit, 2);  // no URL
   Outcome plain = secrets_cmd(
       {"get", "A"}, {{"SECRETS_URL", "http://secrets.invalid:7701"}, {"SECRETS_TOKEN", u.access_token}});

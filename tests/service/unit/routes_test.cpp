@@ -14,6 +14,8 @@
 
 #include "app.h"
 #include "auth/router.h"
+#include "events/change_hub.h"
+#include "events/routes.h"
 #include "http/server.h"
 
 namespace secretsd {
@@ -40,8 +42,9 @@ std::unique_ptr<App> test_app() {
 struct RouteTable {
   std::unique_ptr<App> app = test_app();
   http::Server server;
+  events::ChangeHub hub{hub_options(app->config)};  // never started
   Router router{server, *app};
-  bool page = register_routes(router, "service/web-missing-on-purpose");
+  bool page = register_routes(router, hub, "service/web-missing-on-purpose");
 };
 
 std::string name_of(const Router::Route& r) { return r.method + " " + r.pattern; }
