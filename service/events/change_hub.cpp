@@ -385,6 +385,7 @@ bool ChangeHub::ensure_connection() {
       listening_ = true;
     }
     catch_up();
+    if (conn_) on_notifications();  // what arrived while catching up
     return true;
   } catch (const std::exception&) {
     // libpq's text names hosts, never credentials; still, say only what failed.
@@ -417,15 +418,28 @@ void ChangeHub::catch_up() {
   }
 }
 
+// Reading the audit log (fetch_and_deliver) runs queries on the LISTEN
+// connection, and libpq takes in the notifications that arrive meanwhile:
+// they wait in its buffer while the socket no longer reads as ready, so
+// epoll would not report them until the next change. Hence: read again
+// until a round brings none.
 void ChangeHub::on_notifications() {
-  try {
-    conn_->get_notifs();
-  } catch (const pqxx::broken_connection&) {
-    std::cerr << "secretsd: change stream: lost the database connection; reconnecting\n";
-    drop_connection();
-    return;
+  for (;;) {
+    try {
+      conn_->get_notifs();
+    } catch (const pqxx::broken_connection&) {
+      std::cerr << "secretsd: change stream: lost the database connection; reconnecting\n";
+      drop_connection();
+      return;
+    }
+    if (payloads_.empty()) return;
+    deliver_notified();
+    if (!conn_) return;
   }
-  // One read of the audit log per household and batch of notifications.
+}
+
+// One read of the audit log per household and batch of notifications.
+void ChangeHub::deliver_notified() {
   std::map<std::string, Range> ranges;
   for (const auto& payload : payloads_) {
     std::string household;

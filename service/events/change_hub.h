@@ -123,6 +123,7 @@ class ChangeHub {
   bool ensure_connection();
   void drop_connection();
   void on_notifications();
+  void deliver_notified();
   void fetch_and_deliver(const std::string& household, Range range);
   void deliver(const std::string& household, const ChangeEvent& e);
   void catch_up();
