@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "secrets_process.h"
 #include "secrets_api_support.h"
 
 namespace secretsd::it {
@@ -57,27 +58,7 @@ class Scratch {
 pid_t spawn(const std::vector<std::string>& args, const Env& env, const std::string& input,
             const Scratch& scratch) {
   std::ofstream(scratch.path("in"), std::ios::binary) << input;
-  std::vector<std::string> argv_s{SECRETS_BIN};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<std::string> env_s{"PATH=/usr/bin:/bin"};
-  for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
-  std::vector<char*> argv, envp;
-  for (auto& s : argv_s) argv.push_back(s.data());
-  for (auto& s : env_s) envp.push_back(s.data());
-  argv.push_back(nullptr);
-  envp.push_back(nullptr);
-  const std::string in = scratch.path("in"), out = scratch.path("out"), err = scratch.path("err");
-  pid_t pid = fork();
-  if (pid == 0) {
-    int i = open(in.c_str(), O_RDONLY), o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
-        e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(i, 0);
-    dup2(o, 1);
-    dup2(e, 2);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(99);
-  }
-  return pid;
+  return spawn_secrets(args, env, scratch.path("in"), scratch.path("out"), scratch.path("err"));
 }
 
 Outcome wait_for(pid_t pid, const Scratch& scratch) {

@@ -26,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "secrets_process.h"
 #include "secrets_api_support.h"
 
 namespace secretsd::it {
@@ -67,25 +68,7 @@ class SecretsCommand {
   SecretsCommand(const std::vector<std::string>& args, const Env& env) {
     char tmpl[] = "/tmp/secrets-watch-it.XXXXXX";
     dir_ = mkdtemp(tmpl);
-    std::vector<std::string> argv_s{SECRETS_BIN};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<std::string> env_s{"PATH=/usr/bin:/bin"};
-    for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
-    std::vector<char*> argv, envp;
-    for (auto& s : argv_s) argv.push_back(s.data());
-    for (auto& s : env_s) envp.push_back(s.data());
-    argv.push_back(nullptr);
-    envp.push_back(nullptr);
-    const std::string out = path("out"), err = path("err");
-    pid_ = fork();
-    if (pid_ == 0) {
-      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(o, 1);
-      dup2(e, 2);
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
+    pid_ = spawn_secrets(args, env, "", path("out"), path("err"));
   }
   ~SecretsCommand() {
     if (pid_ > 0) {
