@@ -1,5 +1,8 @@
 #include "auth/credential_store.h"
 
+#include <nlohmann/json.hpp>
+#include <pqxx/nontransaction>
+
 #include "auth/statement.h"
 
 namespace secretsd::credential_store {
@@ -154,6 +157,29 @@ WriteOutcome rotate_node(db::Lease& lease, const std::string& node_id, const std
 
 WriteOutcome revoke_node(db::Lease& lease, const std::string& node_id) {
   return found_if(!exec_params(lease, kRevokeNode, node_id).empty());
+}
+
+std::vector<std::string> no_longer_allowed(pqxx::connection& conn,
+                                           const std::vector<ActingCaller>& callers) {
+  // Passed as JSON: ids are validated, but a text[] literal would need its
+  // own quoting rules.
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : callers) list.push_back({{"actor", c.actor}, {"household", c.household_id}});
+  static const char* kSql = R"(
+SELECT c.actor FROM jsonb_to_recordset($1::jsonb) AS c(actor text, household uuid)
+ WHERE NOT CASE split_part(c.actor, ':', 1)
+   WHEN 'node' THEN EXISTS (SELECT 1 FROM secretsd.nodes n
+                             WHERE n.node_id = substr(c.actor, 6) AND n.revoked_at IS NULL
+                               AND n.household_id = c.household)
+   WHEN 'app' THEN EXISTS (SELECT 1 FROM secretsd.apps a
+                             JOIN secretsd.app_households h ON h.app_id = a.app_id
+                            WHERE a.app_id = substr(c.actor, 5) AND a.revoked_at IS NULL
+                              AND h.household_id = c.household)
+   ELSE true END)";
+  pqxx::nontransaction tx(conn);
+  std::vector<std::string> out;
+  for (const auto& row : tx.exec_params(kSql, list.dump())) out.push_back(row[0].as<std::string>());
+  return out;
 }
 
 }  // namespace secretsd::credential_store

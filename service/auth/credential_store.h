@@ -53,4 +53,15 @@ WriteOutcome rotate_node(db::Lease& lease, const std::string& node_id, const std
                          std::string& household_id);
 WriteOutcome revoke_node(db::Lease& lease, const std::string& node_id);
 
+// Of `callers` ("node:<id>" or "app:<id>", each with the household it acts
+// for), those whose credentials no longer let them act there: revoked, or
+// an app whose grant of that household was withdrawn. One statement for
+// them all (the change hub asks at every heartbeat).
+struct ActingCaller {
+  std::string actor;
+  std::string household_id;
+};
+std::vector<std::string> no_longer_allowed(pqxx::connection& conn,
+                                           const std::vector<ActingCaller>& callers);
+
 }  // namespace secretsd::credential_store

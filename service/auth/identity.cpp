@@ -59,6 +59,7 @@ AuthResult authenticate_user(std::string_view header, const App& app) {
   caller.user_id = claims.sub;
   caller.role = role->get<std::string>();
   caller.household_id = claims.household;
+  caller.expires_at = claims.exp;
   return ok(std::move(caller));
 }
 

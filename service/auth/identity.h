@@ -7,6 +7,7 @@
 //   X-Admin-Key: <ADMIN_API_KEY>         the admin
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,7 @@ struct Caller {
   std::string node_id;       // Node
   std::string app_id;        // App
   std::string household_id;  // User, Node; App when X-Household-Id was granted
+  std::int64_t expires_at = 0;  // User: the access token's exp (seconds since the epoch)
   // "user:<id>", "node:<id>", "app:<id>" or "admin": recorded as created_by /
   // updated_by through secrets.set_context.
   std::string actor() const;

@@ -20,6 +20,8 @@
 #include <pqxx/result>
 #include <pqxx/transaction_base>
 
+#include "auth/credential_store.h"
+
 namespace secretsd::events {
 namespace {
 
@@ -358,7 +360,47 @@ void ChangeHub::enqueue(Stream& s, const std::string& bytes) {
   if (!flush(s) || s.out.size() - s.sent > options_.max_buffered_bytes) close_stream(s.fd);
 }
 
+// A stream lasts no longer than its credentials (StreamTarget): checked here,
+// at every heartbeat, so that a revoked node or app, or a user whose token
+// expired, stops hearing of changes within one interval. The client
+// reconnects and is refused (401/403).
+void ChangeHub::close_unauthorized() {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  std::vector<int> ended;
+  std::map<std::pair<std::string, std::string>, std::vector<int>> by_caller;
+  for (auto& [fd, s] : streams_) {
+    const StreamTarget& t = s->target;
+    if (t.expires_at > 0 && t.expires_at <= now) {
+      ended.push_back(fd);
+    } else if (t.actor.rfind("node:", 0) == 0 || t.actor.rfind("app:", 0) == 0) {
+      by_caller[{t.actor, t.household_id}].push_back(fd);
+    }
+  }
+  if (conn_ && !by_caller.empty()) {
+    std::vector<credential_store::ActingCaller> callers;
+    for (const auto& [who, fds] : by_caller) callers.push_back({who.first, who.second});
+    try {
+      for (const auto& actor : credential_store::no_longer_allowed(*conn_, callers)) {
+        for (const auto& [who, fds] : by_caller) {
+          if (who.first == actor) ended.insert(ended.end(), fds.begin(), fds.end());
+        }
+      }
+    } catch (const pqxx::broken_connection&) {
+      std::cerr << "secretsd: change stream: lost the database connection; reconnecting\n";
+      drop_connection();
+    } catch (const pqxx::sql_error& e) {
+      std::cerr << "secretsd: change stream: checking credentials failed (SQLSTATE "
+                << e.sqlstate() << ")\n";
+    }
+  }
+  for (int fd : ended) close_stream(fd);
+  if (conn_) on_notifications();  // what arrived during the check
+}
+
 void ChangeHub::heartbeat() {
+  close_unauthorized();
   const std::string beat = format_heartbeat();
   std::vector<int> fds;
   fds.reserve(streams_.size());

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -46,6 +47,12 @@ struct StreamTarget {
   std::string household_id;
   std::string node_id;     // a node's own id; empty for users and apps
   std::string caller_key;  // household + actor: the per-caller count
+  // A stream lasts no longer than its credentials: "node:<id>"/"app:<id>"
+  // are checked at every heartbeat (revoked, or the household's grant
+  // withdrawn: closed); a user's stream ends when its access token expires
+  // (expires_at, seconds since the epoch; 0 = no expiry).
+  std::string actor;
+  std::int64_t expires_at = 0;
 };
 
 class ChangeHub;
@@ -119,6 +126,7 @@ class ChangeHub {
   void enqueue(Stream& s, const std::string& bytes);
   bool flush(Stream& s);
   void heartbeat();
+  void close_unauthorized();
 
   bool ensure_connection();
   void drop_connection();

@@ -107,7 +107,8 @@ Replay replay(App& app, const HouseholdContext& ctx, long long after) {
   return out;
 }
 
-void open_stream(http::Exchange& ex, App& app, events::ChangeHub& hub, const HouseholdContext& ctx) {
+void open_stream(http::Exchange& ex, App& app, events::ChangeHub& hub, const Caller& caller) {
+  const HouseholdContext ctx = secrets::household_of(caller);
   if (ex.req.method == "HEAD") {  // nothing to stream
     ex.res.status = 200;
     ex.res.set_header("Content-Type", "text/event-stream");
@@ -122,7 +123,7 @@ void open_stream(http::Exchange& ex, App& app, events::ChangeHub& hub, const Hou
     http::error_response(ex.res, 400, "Last-Event-ID must be an event id (a positive integer)");
     return;
   }
-  events::StreamTarget target{lower(ctx.household_id), ctx.node_id, ""};
+  events::StreamTarget target{lower(ctx.household_id), ctx.node_id, "", ctx.actor, caller.expires_at};
   events::StreamSlot slot;
   switch (hub.reserve(target.household_id + " " + ctx.actor, slot)) {
     case events::Admission::Ok: break;
@@ -174,7 +175,7 @@ void register_events_routes(Router& router, events::ChangeHub& hub) {
   App& app = router.app();
   router.get("/api/secrets/events", Access::Household,
              [&app, &hub](http::Exchange& ex, const Caller& caller) {
-               open_stream(ex, app, hub, secrets::household_of(caller));
+               open_stream(ex, app, hub, caller);
              });
 }
 

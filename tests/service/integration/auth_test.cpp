@@ -47,18 +47,6 @@ std::int64_t now_seconds() {
       .count();
 }
 
-JwtClaims claims_for(const TestUser& user) {
-  JwtClaims claims;
-  claims.sub = user.id;
-  claims.household = user.household_id;
-  claims.typ = "access";
-  claims.iss = "secretsd";
-  claims.aud = "pgsecrets";
-  claims.iat = now_seconds();
-  claims.exp = claims.iat + 600;
-  claims.extra["role"] = "owner";
-  return claims;
-}
 
 class AuthTest : public SecretsdTest {};
 

@@ -386,5 +386,42 @@ TEST_F(ChangeStreamTest, StreamsHoldNoWorkerAndSendHeartbeats) {
   EXPECT_TRUE(streams[1]->closed());
 }
 
+// A stream lasts no longer than its credentials: a revoked node's stream
+// and a user's stream past its token's expiry are closed at the next
+// heartbeat, while a stream whose credentials still hold stays open.
+TEST_F(ChangeStreamTest, AStreamEndsWithItsCredentials) {
+  auto p = SecretsdProcess::start({{"SECRETSD_STREAM_HEARTBEAT_S", "1"}});
+  TestUser u = register_user("stream credentials");
+  NodeCredentials revoked = create_node(u.household_id);
+  NodeCredentials kept = create_node(u.household_id);
+  JwtClaims short_lived = claims_for(u);
+  short_lived.exp = short_lived.iat + 2;
+  EventStream node_stream(p->port(), node_headers(revoked.node_id, revoked.api_key));
+  EventStream kept_stream(p->port(), node_headers(kept.node_id, kept.api_key));
+  EventStream user_stream(p->port(), auth_header(sign_jwt(short_lived, auth_secret_key())));
+  EventStream long_user(p->port(), user_headers(u));
+  for (auto* s : {&node_stream, &kept_stream, &user_stream, &long_user}) {
+    ASSERT_EQ(s->status(), 200) << s->head();
+  }
+
+  auto c = p->client();
+  auto res = c.Delete(("/api/v0/admin/nodes/" + revoked.node_id).c_str(), admin_headers());
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 204);
+
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while ((!node_stream.closed() || !user_stream.closed()) &&
+         std::chrono::steady_clock::now() < deadline) {
+    node_stream.read_some(std::chrono::steady_clock::now() + 100ms);
+    user_stream.read_some(std::chrono::steady_clock::now() + 100ms);
+  }
+  EXPECT_TRUE(node_stream.closed()) << "a revoked node still hears of changes";
+  EXPECT_TRUE(user_stream.closed()) << "a stream outlived its access token";
+  kept_stream.read_some(std::chrono::steady_clock::now() + 200ms);
+  long_user.read_some(std::chrono::steady_clock::now() + 200ms);
+  EXPECT_FALSE(kept_stream.closed());
+  EXPECT_FALSE(long_user.closed());
+}
+
 }  // namespace
 }  // namespace secretsd::it

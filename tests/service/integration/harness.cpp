@@ -453,4 +453,19 @@ AppCredentials create_app(const std::vector<std::string>& household_ids) {
   return app;
 }
 
+JwtClaims claims_for(const TestUser& user) {
+  JwtClaims claims;
+  claims.sub = user.id;
+  claims.household = user.household_id;
+  claims.typ = "access";
+  claims.iss = "secretsd";
+  claims.aud = "pgsecrets";
+  claims.iat = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  claims.exp = claims.iat + 600;
+  claims.extra["role"] = "owner";
+  return claims;
+}
+
 }  // namespace secretsd::it

@@ -21,6 +21,8 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "crypto/jwt.h"
+
 namespace secretsd::it {
 
 using Env = std::map<std::string, std::string>;
@@ -116,6 +118,10 @@ struct AppCredentials {
 AppCredentials create_app(const std::vector<std::string>& household_ids = {});
 
 std::string unique_suffix();  // "<pid>-<n>", unique in this binary
+
+// The claims of a valid access token of `user` (an owner, 10 minutes), to
+// sign with sign_jwt(claims, auth_secret_key()) after changing a field.
+JwtClaims claims_for(const TestUser& user);
 
 // Base fixture: skips without a database, fails if the shared set-up failed.
 class SecretsdTest : public ::testing::Test {
