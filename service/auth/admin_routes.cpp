@@ -7,6 +7,7 @@
 #include "auth/tokens.h"
 #include "auth/validation.h"
 #include "crypto/keyed_hash.h"
+#include "http/ascii.h"
 #include "http/json_io.h"
 #include "metrics/metrics.h"
 
@@ -17,11 +18,6 @@ constexpr std::size_t kMaxDescriptionBytes = 500;
 constexpr std::size_t kMaxHouseholdsPerApp = 1000;
 
 using credential_store::WriteOutcome;
-
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 bool read_description(http::Exchange& ex, const nlohmann::json& body, std::string& out) {
   if (!optional_string(ex, body, "description", out)) return false;
@@ -44,7 +40,7 @@ bool read_household_ids(http::Exchange& ex, const nlohmann::json& body, bool req
   for (std::size_t i = 0; ok && i < it->size(); ++i) {
     const auto& id = (*it)[i];
     ok = id.is_string() && is_uuid(id.get<std::string>());
-    if (ok) out.push_back(lower(id.get<std::string>()));
+    if (ok) out.push_back(http::ascii_lower(id.get<std::string>()));
   }
   if (!ok) http::error_response(ex.res, 400, "household_ids must be an array of household ids");
   return ok;
@@ -158,7 +154,7 @@ void create_node(http::Exchange& ex, App& app) {
     http::error_response(ex.res, 400, "household_id must be a household id");
     return;
   }
-  household_id = lower(household_id);
+  household_id = http::ascii_lower(household_id);
   const std::string key = generate_token(32);
   auto lease = app.connection();
   auto outcome = credential_store::create_node(lease, node_id, household_id,

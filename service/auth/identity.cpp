@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "app.h"
+#include "http/ascii.h"
 #include "auth/api_keys.h"
 #include "auth/credential_store.h"
 #include "auth/tokens.h"
@@ -26,17 +27,11 @@ bool is_known_role(const std::string& role) {
   return role == "owner" || role == "admin" || role == "member";
 }
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 // "Bearer <token>", scheme case-insensitive (RFC 7235).
 std::optional<std::string_view> bearer_token(std::string_view header) {
   constexpr std::string_view kScheme = "bearer ";
   if (header.size() <= kScheme.size()) return std::nullopt;
-  if (lower(std::string(header.substr(0, kScheme.size()))) != kScheme) return std::nullopt;
+  if (http::ascii_lower(std::string(header.substr(0, kScheme.size()))) != kScheme) return std::nullopt;
   auto token = header.substr(kScheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   if (token.empty()) return std::nullopt;
@@ -77,7 +72,7 @@ AuthResult authenticate_app(const httplib::Request& req, App& app) {
   std::string household = req.get_header_value("X-Household-Id");
   const bool wants_household = req.has_header("X-Household-Id");
   const bool household_ok = is_uuid(household);
-  household = household_ok ? lower(household) : std::string();
+  household = household_ok ? http::ascii_lower(household) : std::string();
 
   auto lease = app.connection();
   auto record = credential_store::find_app(lease, app_id, household);

@@ -14,6 +14,7 @@
 #include "auth/user_store.h"
 #include "auth/validation.h"
 #include "crypto/password.h"
+#include "http/ascii.h"
 #include "http/json_io.h"
 #include "metrics/metrics.h"
 
@@ -50,12 +51,6 @@ struct Guards {
 constexpr std::size_t kMaxRefreshTokenBytes = 256;
 constexpr const char* kBadLogin = "Invalid email or password";
 constexpr const char* kBadRefresh = "Invalid refresh token";
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 nlohmann::json session_json(const TokenPair& tokens, const user_store::Account& account) {
   nlohmann::json body = token_json(tokens);
@@ -157,7 +152,7 @@ void handle_register(http::Exchange& ex, App& app, Guards& guards) {
 bool within_login_rate(http::Exchange& ex, Guards& guards, db::Lease& lease,
                        const std::string& email) {
   std::int64_t wait = guards.login_per_address.take(lease, ex.req.remote_addr);
-  if (wait == 0) wait = guards.login_per_account.take(lease, lower(email));
+  if (wait == 0) wait = guards.login_per_account.take(lease, http::ascii_lower(email));
   if (wait == 0) return true;
   ex.res.set_header("Retry-After", std::to_string(wait));
   http::error_response(ex.res, 429, "Too many login attempts, try again later");
@@ -201,7 +196,7 @@ void handle_login(http::Exchange& ex, App& app, Guards& guards) {
     auto lease = app.connection();
     user_store::start_session(lease, record->account.user_id, credential_hash(app, refresh),
                               app.config.refresh_token_expire_days, upgraded_hash);
-    guards.login_per_account.reset(lease, lower(email));
+    guards.login_per_account.reset(lease, http::ascii_lower(email));
   }
   const auto& account = record->account;
   auto tokens =

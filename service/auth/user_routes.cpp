@@ -5,6 +5,7 @@
 #include "auth/user_store.h"
 #include "auth/validation.h"
 #include "crypto/keyed_hash.h"
+#include "http/ascii.h"
 #include "http/json_io.h"
 
 namespace secretsd {
@@ -17,15 +18,10 @@ bool is_household_manager(const Caller& caller) {
   return caller.role == "owner" || caller.role == "admin";
 }
 
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 // Users see themselves; owners and admins see everyone in their household.
 // Another household's user does not exist as far as the caller can tell.
 void handle_get_user(http::Exchange& ex, App& app, const Caller& caller) {
-  const std::string id = lower(ex.req.matches[1]);
+  const std::string id = http::ascii_lower(ex.req.matches[1]);
   std::optional<user_store::UserProfile> user;
   if (is_uuid(id)) {
     auto lease = app.connection();

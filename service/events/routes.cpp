@@ -26,6 +26,7 @@
 #include "db/tx.h"
 #include "events/change_hub.h"
 #include "events/sse.h"
+#include "http/ascii.h"
 #include "http/json_io.h"
 #include "secrets/db_errors.h"
 #include "secrets/household.h"
@@ -50,15 +51,9 @@ const char* kReplaySql =
 // Retry hint for EventSource clients, in ms.
 constexpr int kRetryMs = 2000;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 bool accepts_event_stream(const httplib::Request& req) {
   if (!req.has_header("Accept")) return true;
-  const std::string accept = lower(req.get_header_value("Accept"));
+  const std::string accept = http::ascii_lower(req.get_header_value("Accept"));
   return accept.find("text/event-stream") != std::string::npos ||
          accept.find("*/*") != std::string::npos || accept.find("text/*") != std::string::npos;
 }
@@ -123,7 +118,7 @@ void open_stream(http::Exchange& ex, App& app, events::ChangeHub& hub, const Cal
     http::error_response(ex.res, 400, "Last-Event-ID must be an event id (a positive integer)");
     return;
   }
-  events::StreamTarget target{lower(ctx.household_id), ctx.node_id, "", ctx.actor, caller.expires_at};
+  events::StreamTarget target{http::ascii_lower(ctx.household_id), ctx.node_id, "", ctx.actor, caller.expires_at};
   events::StreamSlot slot;
   switch (hub.reserve(target.household_id + " " + ctx.actor, slot)) {
     case events::Admission::Ok: break;

@@ -5,6 +5,8 @@
 #include <bitset>
 #include <cctype>
 
+#include "http/ascii.h"
+
 namespace secretsd::http {
 
 namespace {
@@ -22,16 +24,8 @@ bool is_tchar(unsigned char c) {
 // LF inside a line would be a second line to some other parser.
 bool is_forbidden_control(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && ascii_iequals(s.substr(0, prefix.size()), prefix);
 }
 
 // Headers that frame the request, pick the connection's fate or carry a
@@ -52,13 +46,13 @@ constexpr std::array<std::string_view, 9> kSingletons = {
 bool takes_no_percent(std::string_view name) {
   return istarts_with(name, kNoPercentPrefix) ||
          std::any_of(kNoPercent.begin(), kNoPercent.end(),
-                     [&](std::string_view n) { return iequals(n, name); });
+                     [&](std::string_view n) { return ascii_iequals(n, name); });
 }
 
 // Index into kSingletons, or npos.
 std::size_t singleton_index(std::string_view name) {
   for (std::size_t i = 0; i < kSingletons.size(); ++i) {
-    if (iequals(kSingletons[i], name)) return i;
+    if (ascii_iequals(kSingletons[i], name)) return i;
   }
   return std::string_view::npos;
 }

@@ -9,6 +9,7 @@
 #include <optional>
 
 
+#include "http/ascii.h"
 #include "http/json_io.h"
 #include "http/socket_stream.h"
 #include "http/task_queue.h"
@@ -53,14 +54,6 @@ void close_after_response(httplib::Response& res) {
 void fail(httplib::Response& res, int status) {
   res.headers.clear();  // drop anything a failed handler had set
   error_response(res, status, default_message(status));
-}
-
-bool iequals(const std::string& a, const std::string& b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // nullopt when present but not a plain decimal number. A second
@@ -180,7 +173,7 @@ httplib::Server::HandlerResponse Server::screen_request(const httplib::Request& 
   if (!length) return reject(400);
   // Ambiguous framing, the classic smuggling vector (a second
   // Transfer-Encoding never gets here: screen_head).
-  if (chunked && (req.has_header("Content-Length") || !iequals(req.get_header_value("Transfer-Encoding"), "chunked"))) {
+  if (chunked && (req.has_header("Content-Length") || !ascii_iequals(req.get_header_value("Transfer-Encoding"), "chunked"))) {
     return reject(400);
   }
   bool has_body = chunked || *length > 0;
@@ -196,7 +189,7 @@ httplib::Server::HandlerResponse Server::screen_request(const httplib::Request& 
     close_after_response(res);
   }
   if (has_body && req.has_header("Content-Encoding") &&
-      !iequals(req.get_header_value("Content-Encoding"), "identity")) {
+      !ascii_iequals(req.get_header_value("Content-Encoding"), "identity")) {
     return reject(415);  // no decompression bombs
   }
   if (*length > options_.max_body_bytes) return reject(413);
