@@ -169,7 +169,9 @@ int serve(Config config) {
     metrics::global().request(r.method, r.route.empty() ? "other" : metrics::route_template(r.route),
                               r.status, r.duration_ms / 1000.0);
   });
-  server.set_unavailability(db::is_unavailable);
+  server.set_failure_classifier([](const std::exception& error) {
+    return http::Failure{db::is_unavailable(error), db::failure_label(error)};
+  });
   Router router(server, *app);
   if (!register_routes(router, change_hub, web_dir())) {
     std::cerr << "secretsd: no web page (SECRETSD_WEB_DIR has no settings.html)\n";

@@ -1,8 +1,12 @@
 #include "db/pool.h"
 
+#include <cxxabi.h>
 #include <poll.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <typeinfo>
 
 #include <pqxx/except>
 
@@ -58,6 +62,18 @@ void Lease::give_back() {
 bool is_unavailable(const std::exception& error) noexcept {
   return dynamic_cast<const PoolTimeout*>(&error) != nullptr ||
          dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr;
+}
+
+std::string failure_label(const std::exception& error) {
+  if (dynamic_cast<const PoolTimeout*>(&error) != nullptr) return "pool timeout";
+  if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) return "broken connection";
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
+    return sql->sqlstate().empty() ? "sql error" : "sqlstate " + sql->sqlstate();
+  }
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(typeid(error).name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(typeid(error).name());
 }
 
 // ---------------------------------------------------------- ConnectionPool

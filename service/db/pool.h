@@ -35,6 +35,11 @@ class PoolTimeout : public std::runtime_error {
 // now, and the request may be retried (the transport answers 503).
 bool is_unavailable(const std::exception& error) noexcept;
 
+// Names a failure for the log without its text, which can quote values:
+// "sqlstate 40P01", "pool timeout", "broken connection", else the
+// exception's type.
+std::string failure_label(const std::exception& error);
+
 class ConnectionPool;
 
 // Exclusive use of one connection; returns it to the pool when destroyed.

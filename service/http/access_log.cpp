@@ -41,6 +41,7 @@ std::string format_access_line(const AccessRecord& r) {
       {"remote_addr", r.remote_addr},
   };
   if (!r.actor_kind.empty()) line["actor"] = truncated(r.actor_kind, 32);
+  if (!r.failure.empty()) line["failure"] = truncated(r.failure, 64);
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

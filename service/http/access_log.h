@@ -21,11 +21,14 @@ struct AccessRecord {
   // empty when none did (404, static files, refusals). Not written to the
   // access log: metrics label requests with it.
   std::string route;
+  // Why a handler failed (a 500/503): a label such as "sqlstate 40P01" or
+  // "pool timeout", never the exception's text, which can quote values.
+  std::string failure;
 };
 
 // {"time":"2024-01-02T03:04:05.678Z","method":"GET","path":"/api/secrets/K",
 //  "status":200,"duration_ms":1.234,"remote_addr":"127.0.0.1","actor":"user"}
-// "actor" is omitted when empty. No trailing newline. Never throws on odd
+// "actor" and "failure" are omitted when empty. No trailing newline. Never throws on odd
 // bytes: invalid UTF-8 is replaced, over-long fields are truncated.
 std::string format_access_line(const AccessRecord& record);
 

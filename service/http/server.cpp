@@ -26,6 +26,7 @@ struct RequestScope {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::string actor_kind;
   std::string route;  // the matched route's pattern
+  std::string failure;  // AccessRecord::failure
   bool close_connection = false;
   // Set by screen_request. A request httplib answered by itself (a bad
   // request line or header, an oversized URI, a bad Range) was never
@@ -145,6 +146,7 @@ void Server::install_hooks() {
 
   set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     fail(res, 500);
+    if (t_scope != nullptr) t_scope->failure = "exception outside a route";
   });
 
   set_error_handler(HandlerWithResponse(
@@ -228,14 +230,16 @@ void Server::log_request(const httplib::Request& req, const httplib::Response& r
                              .count();
     record.actor_kind = t_scope->actor_kind;
     record.route = t_scope->route;
+    record.failure = t_scope->failure;
   }
   this->record(record);
 }
 
 void Server::answer_failure(httplib::Response& res, const std::exception& e) const {
-  const bool unavailable = is_unavailable_ && is_unavailable_(e);
-  fail(res, unavailable ? 503 : 500);
-  if (unavailable) res.set_header("Retry-After", "1");
+  Failure failure = classify_failure_ ? classify_failure_(e) : Failure{};
+  fail(res, failure.unavailable ? 503 : 500);
+  if (failure.unavailable) res.set_header("Retry-After", "1");
+  if (t_scope != nullptr) t_scope->failure = failure.label.empty() ? "exception" : failure.label;
 }
 
 void Server::run_guarded(const RouteHandler& handler, Exchange& ex) const {
@@ -245,6 +249,7 @@ void Server::run_guarded(const RouteHandler& handler, Exchange& ex) const {
     answer_failure(ex.res, e);
   } catch (...) {
     fail(ex.res, 500);
+    if (t_scope != nullptr) t_scope->failure = "non-standard exception";
   }
   if (t_scope != nullptr) t_scope->actor_kind = ex.actor_kind;
   // Shutting down: this response is the connection's last, and says so, so

@@ -80,15 +80,21 @@ struct Exchange {
 // Sees every answered request (metrics); called on the worker thread.
 using RequestObserver = std::function<void(const AccessRecord&)>;
 
-// A handler may throw: what the Unavailability test accepts becomes 503
-// with Retry-After, anything else a generic 500; exception text is never
-// sent or logged.
+// A handler may throw: what the failure classifier calls unavailable
+// becomes 503 with Retry-After, anything else a generic 500; exception text
+// is never sent or logged.
 using RouteHandler = std::function<void(Exchange&)>;
 
-// Whether an exception means "a backing service is unavailable, retry
-// soon" (main() passes db::is_unavailable). The transport knows no other
-// layer's exception types.
-using Unavailability = std::function<bool(const std::exception&)>;
+// What the transport learns of a handler's exception from the layer that
+// threw it (main() passes db::classify_failure): whether "a backing service
+// is unavailable, retry soon", and a label for the access log that names the
+// failure without its text ("sqlstate 40P01", "pool timeout"). The transport
+// knows no other layer's exception types.
+struct Failure {
+  bool unavailable = false;
+  std::string label;
+};
+using FailureClassifier = std::function<Failure(const std::exception&)>;
 
 // Private inheritance: callers cannot register raw httplib handlers that
 // would bypass the body cap.
@@ -135,7 +141,7 @@ class Server : private httplib::Server {
 
   // Set before listening.
   void set_request_observer(RequestObserver observer) { observer_ = std::move(observer); }
-  void set_unavailability(Unavailability test) { is_unavailable_ = std::move(test); }
+  void set_failure_classifier(FailureClassifier classify) { classify_failure_ = std::move(classify); }
 
  private:
   // tests/fuzz/http_request_fuzzer.cc feeds bytes to serve_connection.
@@ -170,7 +176,7 @@ class Server : private httplib::Server {
   ServerOptions options_;
   AccessLog* access_log_;
   RequestObserver observer_;
-  Unavailability is_unavailable_;
+  FailureClassifier classify_failure_;
   std::vector<Route> routes_;
   std::vector<std::string> mounts_;  // only for routes()
 };

@@ -27,6 +27,18 @@ class DbPoolTest : public ::testing::Test {
   std::unique_ptr<testing::ScratchDatabase> scratch_;
 };
 
+// The access log names a failure by these labels: never the error's text,
+// which can quote a parameter or a row.
+TEST(DbFailureLabel, NamesTheFailureNotItsText) {
+  EXPECT_EQ(db::failure_label(pqxx::sql_error("ERROR: Key (k)=(CANARY)", "q", "23505")),
+            "sqlstate 23505");
+  EXPECT_EQ(db::failure_label(db::PoolTimeout()), "pool timeout");
+  EXPECT_EQ(db::failure_label(pqxx::broken_connection("CANARY")), "broken connection");
+  EXPECT_EQ(db::failure_label(std::invalid_argument("CANARY")), "std::invalid_argument");
+  EXPECT_TRUE(db::is_unavailable(db::PoolTimeout()));
+  EXPECT_FALSE(db::is_unavailable(pqxx::sql_error("x", "q", "40P01")));
+}
+
 TEST_F(DbPoolTest, ManyThreadsShareASmallPool) {
   ConnectionPool pool(scratch_->conninfo(), 3);
   std::atomic<int> ok{0};

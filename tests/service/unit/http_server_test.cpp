@@ -37,6 +37,17 @@ ServerOptions small_limits() {
   return o;
 }
 
+// Stands for another layer's "backing service unavailable" exception.
+struct Outage : std::runtime_error {
+  Outage() : std::runtime_error("OUTAGE-CANARY") {}
+};
+
+// What main() does with db::classify: the server learns only the verdict.
+Failure classify_for_test(const std::exception& error) {
+  if (dynamic_cast<const Outage*>(&error) != nullptr) return {true, "outage"};
+  return {false, "test failure"};
+}
+
 void add_test_routes(Server& server) {
   server.post("/echo", [](Exchange& ex) {
     json_response(ex.res, 200, {{"size", ex.body.size()}});
@@ -44,6 +55,7 @@ void add_test_routes(Server& server) {
   server.get("/boom", [](Exchange&) -> void {
     throw std::runtime_error("CANARY-EXCEPTION-TEXT");
   });
+  server.get("/outage", [](Exchange&) -> void { throw Outage(); });
   server.get("/slow", [](Exchange& ex) {
     std::this_thread::sleep_for(400ms);
     json_response(ex.res, 200, {{"ok", true}});
@@ -65,6 +77,7 @@ class HttpServerTest : public ::testing::Test {
 
   void SetUp() override {
     add_test_routes(server_);
+    server_.set_failure_classifier(classify_for_test);
     running_ = std::make_unique<RunningServer>(server_);
     ASSERT_GT(running_->port(), 0);
   }
@@ -172,6 +185,17 @@ TEST_F(HttpServerTest, ExceptionGivesGeneric500WithoutItsText) {
   }
 }
 
+TEST_F(HttpServerTest, WhatTheClassifierCallsUnavailableIs503WithRetryAfter) {
+  auto r = client().Get("/outage");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+  EXPECT_EQ(r->body.find("CANARY"), std::string::npos);
+  std::string log = finished_log();
+  EXPECT_NE(log.find(R"("failure":"outage")"), std::string::npos) << log;
+  EXPECT_EQ(log.find("CANARY"), std::string::npos) << log;
+}
+
 TEST_F(HttpServerTest, UnknownRouteIs404JsonAndWrongMethodIs405) {
   auto r = client().Get("/nope");
   ASSERT_TRUE(r);
@@ -239,6 +263,9 @@ TEST_F(HttpServerTest, AccessLogIsJsonLinesWithoutSecrets) {
     }
     if (j["path"] == "/boom") {
       EXPECT_EQ(j["status"], 500);
+      EXPECT_EQ(j["failure"], "test failure");  // the label, never the text
+    } else {
+      EXPECT_FALSE(j.contains("failure")) << line;
     }
   }
   EXPECT_EQ(count, 3);
