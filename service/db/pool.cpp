@@ -60,8 +60,14 @@ void Lease::give_back() {
 }
 
 bool is_unavailable(const std::exception& error) noexcept {
-  return dynamic_cast<const PoolTimeout*>(&error) != nullptr ||
-         dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr;
+  if (dynamic_cast<const PoolTimeout*>(&error) != nullptr ||
+      dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) {
+    return true;
+  }
+  // Class 40 (serialization failure, deadlock detected): the transaction
+  // was rolled back whole, and the same request may simply be sent again.
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
+  return sql != nullptr && sql->sqlstate().rfind("40", 0) == 0;
 }
 
 std::string failure_label(const std::exception& error) {

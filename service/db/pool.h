@@ -31,8 +31,9 @@ class PoolTimeout : public std::runtime_error {
   PoolTimeout() : std::runtime_error("database connection pool exhausted") {}
 };
 
-// A pool timeout or a broken connection: the database is unavailable for
-// now, and the request may be retried (the transport answers 503).
+// A pool timeout, a broken connection, or a transaction the database
+// rolled back to break a deadlock or a serialization conflict: unavailable
+// for now, and the request may be retried (the transport answers 503).
 bool is_unavailable(const std::exception& error) noexcept;
 
 // Names a failure for the log without its text, which can quote values:

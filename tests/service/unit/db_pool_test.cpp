@@ -36,7 +36,10 @@ TEST(DbFailureLabel, NamesTheFailureNotItsText) {
   EXPECT_EQ(db::failure_label(pqxx::broken_connection("CANARY")), "broken connection");
   EXPECT_EQ(db::failure_label(std::invalid_argument("CANARY")), "std::invalid_argument");
   EXPECT_TRUE(db::is_unavailable(db::PoolTimeout()));
-  EXPECT_FALSE(db::is_unavailable(pqxx::sql_error("x", "q", "40P01")));
+  EXPECT_TRUE(db::is_unavailable(pqxx::sql_error("x", "q", "40P01")));   // deadlock: retry
+  EXPECT_TRUE(db::is_unavailable(pqxx::sql_error("x", "q", "40001")));   // serialization
+  EXPECT_FALSE(db::is_unavailable(pqxx::sql_error("x", "q", "23505")));  // a real conflict
+  EXPECT_FALSE(db::is_unavailable(std::runtime_error("x")));
 }
 
 TEST_F(DbPoolTest, ManyThreadsShareASmallPool) {
