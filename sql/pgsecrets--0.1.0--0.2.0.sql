@@ -444,7 +444,8 @@ LANGUAGE sql IMMUTABLE AS $$
                                                is_sensitive boolean)
 $$;
 REVOKE ALL ON FUNCTION secrets.seed_declarations(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION secrets.seed_declarations(jsonb) TO pgsecrets_owner;
+-- seed_secrets() runs as its caller and checks the declarations through it.
+GRANT EXECUTE ON FUNCTION secrets.seed_declarations(jsonb) TO pgsecrets_owner, pgsecrets_user;
 
 CREATE FUNCTION secrets.seed_rows(decls jsonb)
 RETURNS integer
@@ -494,6 +495,16 @@ ALTER FUNCTION secrets.seed_rows(jsonb) OWNER TO pgsecrets_owner;
 REVOKE ALL ON FUNCTION secrets.seed_rows(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION secrets.seed_rows(jsonb) TO pgsecrets_user;
 
+-- A manifest command's list of declarations: secretsctl's manifests name it
+-- all_possible_secrets, secrets or required_secrets (the first present
+-- wins); none is an empty list. A command with "key" is one declaration.
+CREATE FUNCTION secrets.manifest_command_secrets(cmd jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN cmd ? 'key' THEN jsonb_build_array(cmd)
+            ELSE coalesce(cmd -> 'all_possible_secrets', cmd -> 'secrets', cmd -> 'required_secrets', '[]') END;
+REVOKE ALL ON FUNCTION secrets.manifest_command_secrets(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.manifest_command_secrets(jsonb) TO pgsecrets_user;
+
 CREATE OR REPLACE FUNCTION secrets.seed_secrets(manifest jsonb)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
@@ -512,12 +523,10 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'manifest entries must be JSON objects';
   END IF;
   IF EXISTS (SELECT FROM jsonb_array_elements(cmds) c
-              WHERE NOT c ? 'key'
-                AND jsonb_typeof(coalesce(c -> 'all_possible_secrets', c -> 'secrets', c -> 'required_secrets', '[]')) <> 'array') THEN
+              WHERE jsonb_typeof(secrets.manifest_command_secrets(c)) <> 'array') THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a command''s secrets must be a JSON array';
   END IF;
-  SELECT coalesce(sum(CASE WHEN c ? 'key' THEN 1
-                           ELSE jsonb_array_length(coalesce(c -> 'all_possible_secrets', c -> 'secrets', c -> 'required_secrets', '[]')) END), 0)
+  SELECT coalesce(sum(jsonb_array_length(secrets.manifest_command_secrets(c))), 0)
     INTO total FROM jsonb_array_elements(cmds) c;
   IF total > max_declarations THEN
     RAISE EXCEPTION USING ERRCODE = '54000',
@@ -528,9 +537,7 @@ BEGIN
   SELECT coalesce(jsonb_agg(x.d || jsonb_build_object('__i', x.i) ORDER BY x.i), '[]') INTO decls
     FROM (SELECT row_number() OVER (ORDER BY c.ord, l.ord) AS i, l.d
             FROM jsonb_array_elements(cmds) WITH ORDINALITY AS c(cmd, ord)
-            CROSS JOIN LATERAL jsonb_array_elements(
-              CASE WHEN c.cmd ? 'key' THEN jsonb_build_array(c.cmd)
-                   ELSE coalesce(c.cmd -> 'all_possible_secrets', c.cmd -> 'secrets', c.cmd -> 'required_secrets', '[]') END)
+            CROSS JOIN LATERAL jsonb_array_elements(secrets.manifest_command_secrets(c.cmd))
               WITH ORDINALITY AS l(d, ord)) x;
   SELECT x.i, x.why INTO bad FROM (
     SELECT (d ->> '__i')::int AS i,
@@ -545,20 +552,20 @@ BEGIN
   IF FOUND THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('manifest secret %s: %s', bad.i, bad.why);
   END IF;
+  -- each declaration with its defaults, in seed_declarations()' shape
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'i', (d ->> '__i')::int, 'key', d ->> 'key',
+           'scope', coalesce(d ->> 'scope', 'integration'), 'node_id', d ->> 'node_id',
+           'value_type', coalesce(d ->> 'value_type', 'string'),
+           'description', d ->> 'description', 'friendly_name', d ->> 'friendly_name',
+           'is_required', coalesce((d -> 'required')::boolean, true),
+           'is_sensitive', coalesce((d -> 'is_sensitive')::boolean, true))), '[]')
+    INTO decls FROM jsonb_array_elements(decls) d;
   -- the key, scope and type rules, before any lock
-  PERFORM secrets.check_key(d ->> 'key'),
-          secrets.check_scope(coalesce(d ->> 'scope', 'integration'), d ->> 'node_id'),
-          secrets.normalize_value('', coalesce(d ->> 'value_type', 'string'))
-     FROM jsonb_array_elements(decls) d;
-  RETURN secrets.seed_rows((
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-             'i', (d ->> '__i')::int, 'key', d ->> 'key',
-             'scope', coalesce(d ->> 'scope', 'integration'), 'node_id', d ->> 'node_id',
-             'value_type', coalesce(d ->> 'value_type', 'string'),
-             'description', d ->> 'description', 'friendly_name', d ->> 'friendly_name',
-             'is_required', coalesce((d -> 'required')::boolean, true),
-             'is_sensitive', coalesce((d -> 'is_sensitive')::boolean, true))), '[]')
-      FROM jsonb_array_elements(decls) d));
+  PERFORM secrets.check_key(w.key), secrets.check_scope(w.scope, w.node_id),
+          secrets.normalize_value('', w.value_type)
+     FROM secrets.seed_declarations(decls) w;
+  RETURN secrets.seed_rows(decls);
 END $$;
 
 -- ---------------------------------------------------------------- errors
@@ -631,6 +638,49 @@ BEGIN
       SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'value';
 END $$;
 
+-- ---------------------------------------------------------------- locking a secret for a write
+-- The row of (key, scope, node_id) in household h, locked for the write
+-- that follows. The household's lock comes first, the order every writer
+-- takes, so two writers of one household never wait on each other in a
+-- cycle. A missing secret is a row of NULLs.
+CREATE FUNCTION secrets.lock_secret_row(h uuid, key text, scope text, node_id text)
+RETURNS secrets.secrets
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  cur secrets.secrets;
+BEGIN
+  PERFORM secrets.lock_household(h);
+  SELECT s.* INTO cur FROM secrets.secrets s
+   WHERE s.household_id = h AND s.key = key AND s.scope = scope
+     AND s.node_id IS NOT DISTINCT FROM node_id
+   FOR UPDATE;
+  RETURN cur;
+END $$;
+REVOKE ALL ON FUNCTION secrets.lock_secret_row(uuid, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.lock_secret_row(uuid, text, text, text) TO pgsecrets_owner;
+
+-- The live secret an update or a rollback writes: locked, checked against
+-- the version the caller read (If-Match; NULL skips), and "not found" when
+-- it does not exist or is deleted.
+CREATE FUNCTION secrets.lock_live_secret(h uuid, key text, scope text, node_id text,
+                                         expected_version integer)
+RETURNS secrets.secrets
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  cur secrets.secrets := secrets.lock_secret_row(h, key, scope, node_id);
+BEGIN
+  PERFORM secrets.check_expected_version(expected_version, cur);
+  IF cur.id IS NULL OR cur.deleted_at IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('Secret with key "%s" not found', key),
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'key';
+  END IF;
+  RETURN cur;
+END $$;
+REVOKE ALL ON FUNCTION secrets.lock_live_secret(uuid, text, text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.lock_live_secret(uuid, text, text, text, integer) TO pgsecrets_owner;
+
 CREATE OR REPLACE FUNCTION secrets.update_secret(key text,
                                       scope text DEFAULT 'integration',
                                       node_id text DEFAULT NULL,
@@ -648,16 +698,7 @@ DECLARE
 BEGIN
   PERFORM secrets.check_key(key);
   PERFORM secrets.check_scope(scope, node_id);
-  PERFORM secrets.lock_household(h);
-  SELECT s.* INTO cur FROM secrets.secrets s
-   WHERE s.household_id = h AND s.key = key AND s.scope = scope
-     AND s.node_id IS NOT DISTINCT FROM node_id
-   FOR UPDATE;
-  PERFORM secrets.check_expected_version(expected_version, cur);
-  IF cur.id IS NULL OR cur.deleted_at IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('Secret with key "%s" not found', key),
-      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'key';
-  END IF;
+  cur := secrets.lock_live_secret(h, key, scope, node_id, expected_version);
   IF value IS NOT NULL THEN
     v := secrets.normalize_value(value, cur.value_type);
   END IF;
@@ -685,11 +726,7 @@ DECLARE
   retention interval := (secrets.settings_for(h)).delete_retention;
   written secrets.secrets;
 BEGIN
-  PERFORM secrets.lock_household(h);
-  SELECT s.* INTO cur FROM secrets.secrets s
-   WHERE s.household_id = h AND s.key = key AND s.scope = scope
-     AND s.node_id IS NOT DISTINCT FROM node_id
-   FOR UPDATE;
+  cur := secrets.lock_secret_row(h, key, scope, node_id);
   IF cur.id IS NULL OR cur.deleted_at IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('No deleted secret with key "%s"', key),
       SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'key';
@@ -718,16 +755,7 @@ DECLARE
   old secrets.secret_versions;
   written secrets.secrets;
 BEGIN
-  PERFORM secrets.lock_household(h);
-  SELECT s.* INTO cur FROM secrets.secrets s
-   WHERE s.household_id = h AND s.key = key AND s.scope = scope
-     AND s.node_id IS NOT DISTINCT FROM node_id
-   FOR UPDATE;
-  PERFORM secrets.check_expected_version(expected_version, cur);
-  IF cur.id IS NULL OR cur.deleted_at IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('Secret with key "%s" not found', key),
-      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'key';
-  END IF;
+  cur := secrets.lock_live_secret(h, key, scope, node_id, expected_version);
   IF to_version = cur.version THEN
     old := ROW(cur.household_id, cur.id, cur.version, cur.scope, cur.node_id, cur.key, cur.value,
                cur.value_type, cur.has_value, cur.updated_at, cur.updated_by, now());
@@ -754,6 +782,26 @@ BEGIN
                               jsonb_build_object('from_version', to_version));
   RETURN secrets.metadata_of(written);
 END $$;
+
+-- ---------------------------------------------------------------- rotation and the settings lock
+-- A rotation batch rewraps rows of every household, the provider settings'
+-- (00000000-...) among them, and seals its audit entry in that household's
+-- chain. 0.1.0's batch took that household's lock last, after its row
+-- locks, the reverse of every writer; a settings change during a batch
+-- (which holds the lock and then locks its row, or records the new key's
+-- fingerprint) deadlocked with it. The batch now takes the settings
+-- household's lock first; 0.1.0's body is kept under another name.
+ALTER FUNCTION secrets.rotate(integer) RENAME TO rotate_after_settings_lock;
+
+CREATE FUNCTION secrets.rotate(batch_size integer DEFAULT 1000)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM secrets.require_superuser('secrets.rotate()');
+  PERFORM secrets.lock_household('00000000-0000-0000-0000-000000000000');
+  RETURN secrets.rotate_after_settings_lock(batch_size);
+END $$;
+REVOKE ALL ON FUNCTION secrets.rotate(integer) FROM PUBLIC;
 
 -- ---------------------------------------------------------------- change stream replay
 -- The change events of the context's household after audit id `after_id`,

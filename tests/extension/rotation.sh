@@ -3,7 +3,9 @@
 # every backend of a cluster): values under key version 1, version 2 added
 # and activated while reads and writes go on, a rotation killed with
 # kill -9 mid-way and resumed after crash recovery, progress in key_status,
-# and version 1 retired and removed from the key file. Every value must
+# and version 1 retired and removed from the key file. A batch takes the
+# provider settings' household lock before any row (no deadlock with a
+# settings change). Every value must
 # still decrypt to what it was, none may be lost, the audit chains must hold.
 # The resumed run must start at the persisted cursor (it reads only the
 # blocks from there), and it runs beside writers and a session holding row
@@ -150,6 +152,30 @@ expect "new values use version 2 at once" "^2$" \
   "$(sql -c "SELECT secrets.use_household('$LIVE', for_session => true)" -c "SELECT (secrets.set_secret('AFTER', 'x', 'integration')).key_version")"
 before=$(fingerprint)
 
+# 2b. A batch takes the lock of the settings household (00000000-...: the
+# provider settings, and the chain of the rotation's own audit entries)
+# before any row. A settings write holds that lock and then locks its row,
+# so a batch that locked rows first and that lock last could deadlock with
+# it. While a session holds the lock, a batch waits holding no row; once the
+# lock is free the batch goes on.
+holder_start
+holder_send "BEGIN; SELECT secrets.lock_household('00000000-0000-0000-0000-000000000000'); SELECT 'settings locked';"
+holder_wait '^settings locked'
+sql -c "SELECT secrets.rotate(50)" >"$DIR/rotate0.out" 2>&1 &
+BG=$!
+wait_for "a batch waits for the settings household's lock" 60 \
+  "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query = 'SELECT secrets.rotate(50)' AND wait_event = 'advisory')"
+expect "the waiting batch holds no row (every value under version 1 can be locked at once)" "^[1-9][0-9]*$" \
+  "$(sql -c "SELECT count(*) FROM (SELECT FROM secrets.secrets WHERE secrets.ciphertext_key_version(value) = 1 FOR UPDATE NOWAIT) x")"
+holder_send "COMMIT;"
+waited_batch=0
+if wait "$BG"; then
+  waited_batch=$(cat "$DIR/rotate0.out")
+  pass "the batch went on once the lock was free ($waited_batch values)"
+else fail "the batch failed after waiting: $(cat "$DIR/rotate0.out")"; fi
+BG=
+holder_stop
+
 # 3. Rotate in small committed batches, kill -9 the backend mid-way. To kill
 # it mid-walk for sure, once it is half way a session takes the cursor row of
 # secrets.rotation_cursor (it gets it between two batches) and holds it: the
@@ -264,7 +290,8 @@ else
 fi
 if grep -qiE 'error|abort' "$DIR/writers.out"; then fail "a writer failed"; sed 's/^/       /' "$DIR/writers.out" | head -5
 else pass "no writer failed"; fi
-expect "across the killed and the resumed run, every value was rewrapped exactly once" "^$to_rewrap$" \
+expect "across the batch of 2b, the killed and the resumed run, every value was rewrapped exactly once" \
+  "^$((to_rewrap + waited_batch))$" \
   "$(sql -c "SELECT sum((detail ->> 'rows')::bigint + (detail ->> 'history_rows')::bigint) FROM secrets.audit_log WHERE action = 'rotate'")"
 expect "a rotation re-run after the end has nothing to do" "^0$" "$(sql -c "CALL secrets.rotate_all(1000)")"
 expect "key_status: no value left under version 1" "^1:false:0$" "$(status)"
