@@ -26,6 +26,7 @@
 #   PGSECRETS_BENCH_KEEP=1          keep the scratch directory
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 PG_PORT=${PGSECRETS_HTTP_BENCH_PORT:-55481}
 HTTP_PORT=${PGSECRETS_HTTP_BENCH_HTTP_PORT:-55482}
@@ -49,10 +50,7 @@ cmake --build "$BUILD_DIR" -j "$CORES" --target secretsd >/dev/null
 BENCH_DIR=$(mktemp -d /tmp/pgsecrets-http-bench.XXXXXX)
 SECRETSD_PID=
 cleanup() {
-  if [ -n "$SECRETSD_PID" ]; then
-    kill "$SECRETSD_PID" 2>/dev/null || true
-    wait "$SECRETSD_PID" 2>/dev/null || true
-  fi
+  bench_stop_secretsd
   cluster_stop "$BENCH_DIR"
   if [ "${PGSECRETS_BENCH_KEEP:-0}" = 1 ]; then log "kept $BENCH_DIR"; else rm -rf "$BENCH_DIR"; fi
 }
@@ -64,53 +62,18 @@ log "starting a bench cluster in $BENCH_DIR (port $PG_PORT)"
 # else is PostgreSQL's default; jit is off as in the extension benchmark.
 cluster_init "$BENCH_DIR" "$PG_PORT" "jit = off"
 cluster_start "$BENCH_DIR"
-cluster_psql "$BENCH_DIR" "$PG_PORT" -d postgres -q -c "CREATE DATABASE $DB"
-cluster_psql "$BENCH_DIR" "$PG_PORT" -d "$DB" -q <<SQL
-CREATE EXTENSION pgsecrets;
-CREATE ROLE $ROLE LOGIN IN ROLE pgsecrets_gateway;
-GRANT CREATE ON DATABASE $DB TO $ROLE;
-SQL
+bench_database "$BENCH_DIR" "$PG_PORT" "$DB" "$ROLE"
 
 # secretsd's settings: fresh random keys in a 0600 file, never printed.
-ENV_FILE="$BENCH_DIR/secretsd.env"
-(
-  umask 077
-  cat >"$ENV_FILE" <<EOF
-DATABASE_URL="host=$BENCH_DIR/run port=$PG_PORT dbname=$DB user=$ROLE"
-PORT=$HTTP_PORT
-BIND=127.0.0.1
-AUTH_SECRET_KEY=$(openssl rand -hex 32)
-ADMIN_API_KEY=$(openssl rand -hex 32)
-SECRETSD_THREADS=$THREADS
-SECRETSD_POOL_SIZE=$POOL
-SECRETSD_QUEUE_LIMIT=256
-SECRETSD_MIGRATIONS_DIR=$PROJECT_DIR/migrations
-EOF
-)
+bench_secretsd_env "$BENCH_DIR" "$PG_PORT" "$DB" "$ROLE" "$HTTP_PORT" \
+  "SECRETSD_THREADS=$THREADS" "SECRETSD_POOL_SIZE=$POOL" SECRETSD_QUEUE_LIMIT=256 >/dev/null
 log "starting secretsd on 127.0.0.1:$HTTP_PORT (threads $THREADS, pool $POOL)"
-(
-  set -a; source "$ENV_FILE"; set +a
-  exec "$BUILD_DIR/bin/secretsd" >"$BENCH_DIR/secretsd.log" 2>&1
-) &
-SECRETSD_PID=$!
+bench_start_secretsd "$BENCH_DIR" "$HTTP_PORT"
 BASE="http://127.0.0.1:$HTTP_PORT"
-for _ in $(seq 1 100); do
-  if curl -fsS "$BASE/ready" >/dev/null 2>&1; then break; fi
-  sleep 0.1
-done
-curl -fsS "$BASE/ready" >/dev/null || { tail -n 20 "$BENCH_DIR/secretsd.log" >&2; die "secretsd did not become ready"; }
 
 # A user (owner of a new household) through the API, and the secret.
-json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-PASSWORD=$(openssl rand -hex 16)
+bench_register "$BENCH_DIR" "$HTTP_PORT" bench@example.test
 REGISTERED="$BENCH_DIR/registered.json"
-(
-  umask 077   # the password and the tokens stay in files only this user reads
-  printf '{"email":"bench@example.test","password":"%s","household_name":"bench"}' "$PASSWORD" \
-    >"$BENCH_DIR/register.json"
-  curl -fsS -X POST "$BASE/api/v0/auth/register" -H 'Content-Type: application/json' \
-    --data-binary @"$BENCH_DIR/register.json" >"$REGISTERED"
-)
 TOKEN=$(json_field access_token <"$REGISTERED")
 USER_ID=$(json_field user_id <"$REGISTERED")
 HOUSEHOLD=$(json_field household_id <"$REGISTERED")

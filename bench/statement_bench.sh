@@ -20,6 +20,7 @@
 # PGSECRETS_STATEMENT_BENCH_SECONDS (10) long.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 PG_PORT=${PGSECRETS_STATEMENT_BENCH_PORT:-55715}
 ROUNDS=${PGSECRETS_STATEMENT_BENCH_ROUNDS:-3}
@@ -36,12 +37,8 @@ trap cleanup EXIT
 
 cluster_init "$BENCH_DIR" "$PG_PORT" "jit = off"
 cluster_start "$BENCH_DIR"
-cluster_psql "$BENCH_DIR" "$PG_PORT" -d postgres -q -c "CREATE DATABASE $DB"
-cluster_psql "$BENCH_DIR" "$PG_PORT" -d "$DB" -q <<SQL
-CREATE EXTENSION pgsecrets;
-CREATE ROLE $ROLE LOGIN IN ROLE pgsecrets_gateway;
-CREATE SCHEMA secretsd AUTHORIZATION $ROLE;
-SQL
+bench_database "$BENCH_DIR" "$PG_PORT" "$DB" "$ROLE"
+cluster_psql "$BENCH_DIR" "$PG_PORT" -d "$DB" -q -c "CREATE SCHEMA secretsd AUTHORIZATION $ROLE"
 psql -X -q -v ON_ERROR_STOP=1 -h "$BENCH_DIR/run" -p "$PG_PORT" -U "$ROLE" -d "$DB" \
   -f "$PROJECT_DIR/migrations/0008_get_secret_row.sql" >/dev/null
 # The inline statement: the function's query, its parameters named as in

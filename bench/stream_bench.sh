@@ -20,6 +20,7 @@
 #   PG_BIN                           PostgreSQL binaries (scripts/lib.sh)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 N=${PGSECRETS_STREAM_BENCH_N:-10000}
 CHANGES=${PGSECRETS_STREAM_BENCH_CHANGES:-5}
@@ -41,7 +42,8 @@ g++ -O2 -std=c++17 -o "$BENCH_DIR/stream_driver" "$PROJECT_DIR/bench/stream_driv
 
 SECRETSD_PID= DRIVER_PID=
 cleanup() {
-  for pid in $DRIVER_PID $SECRETSD_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  for pid in $DRIVER_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  bench_stop_secretsd
   cluster_stop "$BENCH_DIR"
   rm -rf "$BENCH_DIR"
 }
@@ -50,49 +52,15 @@ trap 'exit 130' INT TERM
 
 cluster_init "$BENCH_DIR" "$PG_PORT" "jit = off" "fsync = off"
 cluster_start "$BENCH_DIR"
-cluster_psql "$BENCH_DIR" "$PG_PORT" -d postgres -q -c "CREATE DATABASE $DB"
-cluster_psql "$BENCH_DIR" "$PG_PORT" -d "$DB" -q <<SQL
-CREATE EXTENSION pgsecrets;
-CREATE ROLE $ROLE LOGIN IN ROLE pgsecrets_gateway;
-GRANT CREATE ON DATABASE $DB TO $ROLE;
-SQL
-
-ENV_FILE="$BENCH_DIR/secretsd.env"
-(
-  umask 077
-  cat >"$ENV_FILE" <<EOF
-DATABASE_URL="host=$BENCH_DIR/run port=$PG_PORT dbname=$DB user=$ROLE"
-PORT=$HTTP_PORT
-BIND=127.0.0.1
-AUTH_SECRET_KEY=$(openssl rand -hex 32)
-SECRETSD_POOL_SIZE=8
-SECRETSD_QUEUE_LIMIT=1024
-SECRETSD_STREAM_MAX_PER_CALLER=$N
-SECRETSD_STREAM_MAX_TOTAL=$N
-SECRETSD_MIGRATIONS_DIR=$PROJECT_DIR/migrations
-SECRETSD_ARGON2_OPSLIMIT=1
-SECRETSD_ARGON2_MEMLIMIT=8192
-SECRETSD_ALLOW_WEAK_ARGON2=1
-EOF
-)
-(
-  set -a; source "$ENV_FILE"; set +a
-  ulimit -n "$(ulimit -Hn)"
-  exec "$BUILD_DIR/bin/secretsd" >"$BENCH_DIR/secretsd.log" 2>&1
-) &
-SECRETSD_PID=$!
+bench_database "$BENCH_DIR" "$PG_PORT" "$DB" "$ROLE"
+bench_secretsd_env "$BENCH_DIR" "$PG_PORT" "$DB" "$ROLE" "$HTTP_PORT" \
+  SECRETSD_POOL_SIZE=8 SECRETSD_QUEUE_LIMIT=1024 \
+  "SECRETSD_STREAM_MAX_PER_CALLER=$N" "SECRETSD_STREAM_MAX_TOTAL=$N" \
+  SECRETSD_ARGON2_OPSLIMIT=1 SECRETSD_ARGON2_MEMLIMIT=8192 SECRETSD_ALLOW_WEAK_ARGON2=1 >/dev/null
+bench_start_secretsd "$BENCH_DIR" "$HTTP_PORT"
 BASE="http://127.0.0.1:$HTTP_PORT"
-for _ in $(seq 1 100); do curl -fsS "$BASE/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "$BASE/ready" >/dev/null || { tail -n 20 "$BENCH_DIR/secretsd.log" >&2; die "secretsd did not become ready"; }
-
-json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-(
-  umask 077
-  printf '{"email":"stream@example.test","password":"%s","household_name":"bench"}' "$(openssl rand -hex 16)" \
-    >"$BENCH_DIR/register.json"
-  curl -fsS -X POST "$BASE/api/v0/auth/register" -H 'Content-Type: application/json' \
-    --data-binary @"$BENCH_DIR/register.json" | json_field access_token >"$BENCH_DIR/token"
-)
+bench_register "$BENCH_DIR" "$HTTP_PORT" stream@example.test
+(umask 077; json_field access_token <"$BENCH_DIR/registered.json" >"$BENCH_DIR/token")
 AUTH="Authorization: Bearer $(cat "$BENCH_DIR/token")"
 curl -fsS -X POST "$BASE/api/secrets" -H "$AUTH" -H 'Content-Type: application/json' \
   -d "{\"key\":\"$KEY\",\"value\":\"$(openssl rand -hex 20)\"}" >/dev/null
