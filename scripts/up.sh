@@ -18,7 +18,12 @@ SECRETSD_PORT="${PORT_SECRETSD:-7701}"
 
 stop_secretsd() {
   if [ -f "$STATE_DIR/secretsd.pid" ] && kill -0 "$(cat "$STATE_DIR/secretsd.pid")" 2>/dev/null; then
-    kill "$(cat "$STATE_DIR/secretsd.pid")" && sleep 1
+    local pid deadline=$((SECONDS + 30))
+    pid=$(cat "$STATE_DIR/secretsd.pid")
+    kill "$pid" 2>/dev/null || true
+    # Until it has exited (it finishes the requests in flight): its port is
+    # free for the next start, whatever the machine's speed.
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
   fi
   rm -f "$STATE_DIR/secretsd.pid"
 }

@@ -221,6 +221,10 @@ int cmd_watch(const std::vector<std::string>& words) {
     line.update(data);
     line["action"] = e.event;
     std::cout << line.dump() << std::endl;  // one line per event, at once
+  }, [] {
+    // Changes from now on reach this output: what a script or a test waits
+    // for before it changes something (stdout stays JSON lines only).
+    std::cerr << "secrets: watching for changes" << std::endl;
   });
   return kExitOk;
 }

@@ -25,6 +25,14 @@ reject() { # reject NAME PATTERN OUTPUT
   if grep -qE -- "$2" <<<"$3"; then fail "$1"; echo "$3" | sed 's/^/       /' | head -8; else pass "$1"; fi
 }
 state() { sql -c "SELECT $1 FROM secrets.keyring_state()"; }
+# A psql meta-command for the middle of a session: waits (at most 30 s)
+# until the server has processed more reloads, done or refused, than
+# `seen`, so the session's next statement runs under the new keys. Not a
+# sleep of a guessed length.
+await_reload_after() { # SEEN
+  printf '\\! for i in $(seq 1 600); do [ "$(psql -X -At -h %s -p %s -U postgres -d keyring -c "SELECT reloads + refused_reloads > %s FROM secrets.keyring_state()")" = t ] && break; sleep 0.05; done' \
+    "$DIR/run" "$PORT" "$1"
+}
 # Reloads and waits until the postmaster has processed it (its reload count
 # moved): a condition, not a sleep.
 reload() {
@@ -54,9 +62,10 @@ expect "no key: the postmaster logged a warning at start" "no root key loaded" "
 
 # 2. A bare `openssl rand -hex 32` file is key version 1, active; a reload picks it up
 #    in the sessions that are already open.
+seen=$(state "reloads + refused_reloads")
 out=$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" \
           -c "\\! echo \"ALTER SYSTEM SET pgsecrets.key_file = '$KEY'\" | psql -X -q -h $DIR/run -p $PORT -U postgres -d postgres" \
-          -c "SELECT pg_reload_conf()" -c "SELECT pg_sleep(0.3)" \
+          -c "SELECT pg_reload_conf()" -c "$(await_reload_after "$seen")" -c "SELECT pg_sleep(0.1)" \
           -c "SELECT (secrets.set_secret('FIRST', 'one', 'integration')).key_version" \
           -c "SELECT (secrets.set_secret('SECOND', 'two', 'integration')).key_version" \
           -c "SELECT key_version || ':' || active || ':' || rows FROM secrets.key_status()")
@@ -110,9 +119,10 @@ check_bad_file() { # NAME CONTENT PATTERN
   ( umask 077; printf '%s\n' "$good" >"$KEY" )
 }
 ( umask 077; printf '1 %s active\n1 %s\n' "$secret_hex" "$secret_hex" >"$DIR/keys/duplicate.key" )
+seen=$(state "reloads + refused_reloads")
 out=$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELECT secrets.get_secret('THIRD', 'integration')" \
           -c "\\! cp $DIR/keys/duplicate.key $KEY" \
-          -c "SELECT pg_reload_conf()" -c "SELECT pg_sleep(0.3)" \
+          -c "SELECT pg_reload_conf()" -c "$(await_reload_after "$seen")" -c "SELECT pg_sleep(0.1)" \
           -c "SELECT secrets.get_secret('FIRST', 'integration')")
 expect "a failed reload keeps serving the loaded keys" "^one$" "$out"
 ( umask 077; printf '%s\n' "$good" >"$KEY" )

@@ -9,6 +9,22 @@ fleet_db fleet_ready
 start_bouncer bouncer 55708 session 4
 start_secretsd A 55709 "$(bouncer_url 55708)" SECRETSD_READY_WRITE_PROBE_MS=0
 events() { grep -c "\"event\":\"$1\"" "$WORK/A.log" || true; }
+# ready_once STATUS: GET /ready until it answers STATUS (at most 20 s: the
+# pooler drops the terminated server sessions in its own time); prints the
+# status it last got.
+ready_once() {
+  local got deadline=$((SECONDS + 20))
+  while :; do
+    got=$(status_of 55709 GET /ready)
+    [ "$got" = "$1" ] || [ "$SECONDS" -ge "$deadline" ] && break
+    sleep 0.1
+  done
+  echo "$got"
+}
+# Ends the database's sessions and waits until they are gone.
+terminate_sessions() {
+  psql -X -q -d postgres -c "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = '$FLEET_DB'" >/dev/null
+}
 
 expect_eq "/ready with a writable database" 200 "$(status_of 55709 GET /ready)"
 
@@ -26,15 +42,13 @@ expect_eq "one database_back line" 1 "$(events database_back)"
 
 # Read-only: new sessions of this database default to read-only.
 psql -X -q -d postgres -c "ALTER DATABASE $FLEET_DB SET default_transaction_read_only = on"
-psql -X -q -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$FLEET_DB'" >/dev/null
-sleep 0.3
-expect_eq "/ready on a read-only database" 503 "$(status_of 55709 GET /ready)"
+terminate_sessions
+expect_eq "/ready on a read-only database" 503 "$(ready_once 503)"
 expect_eq "/ready's message" "Database is read-only" \
   "$(http 55709 GET /ready | cut -d' ' -f2- | python3 -c 'import json,sys; print(json.load(sys.stdin)["message"])')"
 psql -X -q -d postgres -c "ALTER DATABASE $FLEET_DB RESET default_transaction_read_only"
-psql -X -q -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$FLEET_DB'" >/dev/null
-sleep 0.3
-expect_eq "/ready writable again" 200 "$(status_of 55709 GET /ready)"
+terminate_sessions
+expect_eq "/ready writable again" 200 "$(ready_once 200)"
 expect_eq "two lost lines, two back lines" "2 2" "$(events database_lost) $(events database_back)"
 
 # Disk full: a database whose tablespace is a small tmpfs, filled up.

@@ -31,7 +31,7 @@ caught_up() { # waits until the standby replayed everything the primary wrote so
 METRICS_TOKEN=$(openssl rand -hex 24)
 start_secretsd A 55718 "$(direct_url)" \
   SECRETSD_READ_DATABASE_URL="host=$STANDBY/run port=$STANDBY_PORT dbname=$FLEET_DB user=secretsd_fleet" \
-  SECRETSD_READ_YOUR_WRITES_MS=3000 SECRETSD_METRICS_TOKEN="$METRICS_TOKEN"
+  SECRETSD_READ_YOUR_WRITES_MS=60000 SECRETSD_METRICS_TOKEN="$METRICS_TOKEN"
 reads() { curl -s -H "Authorization: Bearer $METRICS_TOKEN" http://127.0.0.1:55718/metrics \
   | awk -v t="$1" '$1 == "secretsd_secret_reads_total{target=\"" t "\"}" { print $2 }'; }
 value_of() { # TOKEN: the value of REPLICA_KEY as that user reads it

@@ -80,13 +80,41 @@ start_secretsd() {
   local pid=$!
   FLEET_PIDS+=("$pid")
   printf -v "${name}_PID" '%s' "$pid"
-  for _ in $(seq 1 100); do
+  local deadline=$((SECONDS + 60))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     if curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; then return 0; fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   cat "$WORK/$name.log" >&2
   die "secretsd $name did not start on port $port"
+}
+
+# wait_accepted PORT N: until at least N client connections to PORT are
+# established and the listener's accept queue is empty (secretsd accepted
+# them all), read from /proc/net/tcp; fails after 30 s. What a test waits
+# for instead of a sleep of a guessed length.
+wait_accepted() {
+  python3 - "$1" "$2" <<'PY'
+import sys, time
+port, want = int(sys.argv[1]), int(sys.argv[2])
+deadline = time.time() + 30
+while time.time() < deadline:
+    established, backlog = 0, None
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            f = line.split()
+            local_port = int(f[1].split(":")[1], 16)
+            remote_port = int(f[2].split(":")[1], 16)
+            if f[3] == "0A" and local_port == port:    # LISTEN: rx_queue is the accept queue
+                backlog = int(f[4].split(":")[1], 16)
+            elif f[3] == "01" and remote_port == port:  # ESTABLISHED, client side
+                established += 1
+    if established >= want and backlog == 0:
+        sys.exit(0)
+    time.sleep(0.01)
+sys.exit(1)
+PY
 }
 
 stop_secretsd() { # NAME: SIGTERM, then waits; returns its exit status

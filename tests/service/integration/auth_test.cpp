@@ -442,7 +442,7 @@ TEST_F(AuthTest, RevocationRacingARotationRevokesTheNewToken) {
       auto db = superuser_db();
       pqxx::nontransaction tx(db);
       bool waiting = false;
-      for (int i = 0; i < 100 && !waiting; ++i) {
+      for (int i = 0; i < 1000 && !waiting; ++i) {  // up to 20 s on a slow machine
         waiting = tx.exec1("SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0]
                       .as<bool>();
         if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -221,10 +221,11 @@ TEST_F(MalformedRequestTest, ATrickledRequestIsCutOffAtTheRequestDeadline) {
     const auto start = std::chrono::steady_clock::now();
     s.send_all(head);
     s.send_all(trickle.substr(0, 1));
-    const RawRead got = s.read_until_close(std::chrono::seconds(3));
+    const RawRead got = s.read_until_close(std::chrono::seconds(6));
     const auto took = std::chrono::steady_clock::now() - start;
-    EXPECT_TRUE(got.closed) << "still open 3 s after a 1 s deadline";
-    EXPECT_LT(took, std::chrono::milliseconds(2500));
+    EXPECT_TRUE(got.closed) << "still open 6 s after a 1 s deadline";
+    // The 1 s deadline, not the 5 s read timeout, ended it (room for a slow machine).
+    EXPECT_LT(took, std::chrono::milliseconds(4000));
     const RawResponse cut = parse_response(got.bytes);
     EXPECT_EQ(cut.status, 408) << got.bytes.substr(0, 200);
     EXPECT_EQ(nlohmann::json::parse(cut.body, nullptr, false),

@@ -203,8 +203,10 @@ TEST_F(SecretsWatchTest, WatchPrintsJsonLinesAndResumesAfterACut) {
   TestUser u = register_user("watch");
   CuttableProxy proxy(secretsd().port());
   SecretsCommand watch({"watch"}, user_env(u, proxy.port()));
-  ASSERT_TRUE(eventually([&] { return proxy.connections() >= 1; })) << watch.err();
-  std::this_thread::sleep_for(300ms);  // the stream is open
+  // Printed once the stream is open: every change from then on reaches it.
+  ASSERT_TRUE(eventually([&] { return watch.err().find("secrets: watching for changes") != std::string::npos; },
+                         20000ms))
+      << watch.err();
   const std::string canary = "watch-canary-" + unique_suffix();
   const std::string a = unique_key("WATCHED_A"), b = unique_key("WATCHED_B"), c = unique_key("WATCHED_C");
   create(u, a, canary);

@@ -194,7 +194,7 @@ World& world() {
 
   w->process = SecretsdProcess::start({{"SECRETSD_RUNTIMES_FILE", (w->dir / "runtimes.json").string()},
                                        {"SECRETSD_RUNTIME_COMMAND_DIRS", (w->dir / "bin").string()},
-                                       {"SECRETSD_RESTART_TIMEOUT_MS", "3000"}});
+                                       {"SECRETSD_RESTART_TIMEOUT_MS", "8000"}});
   const int port = w->process->port();
   // What the API-registered runtimes below consume (file runtimes need no grant).
   auto granted = w->process->client().Put(
@@ -481,7 +481,7 @@ TEST_F(SettingsTest, SavingRestartsARealRuntimeWhichComesBackWithTheNewValue) {
   EXPECT_EQ(two->value, "value-two");
   EXPECT_NE(two->pid, one->pid);
   EXPECT_TRUE(process_alive(two->pid));
-  for (int i = 0; i < 50 && process_alive(one->pid); ++i) std::this_thread::sleep_for(20ms);
+  for (int i = 0; i < 500 && process_alive(one->pid); ++i) std::this_thread::sleep_for(20ms);
   EXPECT_FALSE(process_alive(one->pid)) << "the old runtime was stopped";
 
   // The admin sees the last outcome.
@@ -557,11 +557,11 @@ TEST_F(SettingsTest, ARestartThatOverrunsIsKilledAndReportedAsTimeout) {
   ASSERT_EQ(res->status, 201);
   auto r = body_of(res).at("data").at("restarts")[0];
   EXPECT_EQ(r.at("status"), "timeout");
-  EXPECT_GE(r.at("duration_ms").get<long long>(), 2900);
-  EXPECT_LT(took, 10s);
+  EXPECT_GE(r.at("duration_ms").get<long long>(), 7900);
+  EXPECT_LT(took, 20s);
   // Killed, not abandoned: the overrunning command is gone.
   bool gone = false;
-  for (int i = 0; i < 50 && !gone; ++i) {
+  for (int i = 0; i < 500 && !gone; ++i) {
     gone = !process_running({"/bin/sleep", slow_sleep_seconds()});
     if (!gone) std::this_thread::sleep_for(20ms);
   }
@@ -841,7 +841,6 @@ TEST_F(SettingsRelayTest, ABurstOfBadKeysCannotTakeThePool) {
   constexpr int kRequests = 12;
   std::vector<int> statuses(kRequests, 0);
   std::vector<std::thread> burst;
-  const auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < kRequests; ++i) {
     burst.emplace_back([&, i] {
       auto client = small->client();
@@ -850,9 +849,8 @@ TEST_F(SettingsRelayTest, ABurstOfBadKeysCannotTakeThePool) {
     });
   }
   for (auto& t : burst) t.join();
-  const auto took = std::chrono::steady_clock::now() - started;
-  for (int status : statuses) EXPECT_EQ(status, 401);
-  EXPECT_LT(took, std::chrono::seconds(2)) << "requests waited for the pool";
+  // A request that waited for the pool would get 503 after kPoolWait.
+  for (int status : statuses) EXPECT_EQ(status, 401) << "401 expected, not a wait for the pool";
   auto client = small->client();
   auto ok = client.Get(path(node.node_id).c_str(), auth_header(owner.access_token));
   ASSERT_TRUE(ok);
