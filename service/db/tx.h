@@ -11,21 +11,14 @@
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
+#include "db/context.h"
 #include "db/pool.h"
 
 namespace secretsd::db {
 
-// secrets.set_context(household_id uuid, actor text, node_id text) is
-// provided by the pgsecrets extension; an empty node id becomes NULL. To
-// save the round trip, a handler may instead embed the call in its own
-// statement, e.g.
-//   SELECT s.* FROM secrets.set_context($1::uuid, $2, NULLIF($3, '')),
-//                   LATERAL secrets.get_secret(...) s
-// and run it inside with_tx().
-// Sent unnamed (exec_params), like every statement of secretsd, so that it
-// works behind PgBouncer in transaction mode.
-inline constexpr const char* kSetContextSql =
-    "SELECT secrets.set_context($1::uuid, $2, NULLIF($3, ''))";
+// secrets.set_context as a statement of its own, for a transaction
+// (db/context.h has the one text of the call).
+inline constexpr const char* kSetContextSql = "SELECT " SECRETSD_SET_CONTEXT;
 
 // The one place a broken connection is noticed: runs fn(), and when the
 // connection broke (or died during COMMIT, outcome unknown) marks the lease

@@ -1,9 +1,11 @@
-#include "secrets/db_errors.h"
+#include "api/error.h"
 
 #include <iostream>
 #include <string_view>
 
-namespace secretsd::secrets {
+#include <pqxx/except>
+
+namespace secretsd::api {
 namespace {
 
 // The fields of a libpq error as the pool's connections report them
@@ -63,7 +65,7 @@ std::string already_exists_message(const std::string& key) {
   return "Secret with key \"" + key + "\" already exists";
 }
 
-ApiError map_sql_error(const pqxx::sql_error& error, const std::string& key) {
+ApiError from_sql_error(const pqxx::sql_error& error, const std::string& key) {
   const std::string& state = error.sqlstate();
   const ErrorFields fields = fields_of(error.what(), state);
   if (state == "22023") {
@@ -96,4 +98,4 @@ ApiError map_sql_error(const pqxx::sql_error& error, const std::string& key) {
   return {500, "Internal server error"};
 }
 
-}  // namespace secretsd::secrets
+}  // namespace secretsd::api

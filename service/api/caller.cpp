@@ -1,0 +1,27 @@
+#include "api/caller.h"
+
+namespace secretsd::api {
+
+std::string Caller::actor() const {
+  switch (kind) {
+    case CallerKind::User: return "user:" + user_id;
+    case CallerKind::Node: return "node:" + node_id;
+    case CallerKind::App: return "app:" + app_id;
+    case CallerKind::Admin: return "admin";
+    case CallerKind::Anonymous: return "anonymous";
+  }
+  return "unknown";
+}
+
+const char* Caller::kind_name() const {
+  switch (kind) {
+    case CallerKind::User: return "user";
+    case CallerKind::Node: return "node";
+    case CallerKind::App: return "app";
+    case CallerKind::Admin: return "admin";
+    case CallerKind::Anonymous: return "anonymous";
+  }
+  return "unknown";
+}
+
+}  // namespace secretsd::api

@@ -1,0 +1,39 @@
+// Who is calling, once the request's credentials were checked (by the
+// Authenticator that main() gives the router).
+//
+//   Authorization: Bearer <JWT>          a user (access token only)
+//   X-API-Key: <node_id>:<api_key>       a node
+//   X-Jarvis-App-Id + X-Jarvis-App-Key   an app (household calls name the
+//                                        household in X-Household-Id)
+//   X-Admin-Key: <ADMIN_API_KEY>         the admin
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace secretsd::api {
+
+// Anonymous: a public route's caller, never authenticated.
+enum class CallerKind { User, Node, App, Admin, Anonymous };
+
+struct Caller {
+  CallerKind kind = CallerKind::User;
+  std::string user_id;       // User
+  std::string role;          // User: owner | admin | member
+  std::string node_id;       // Node
+  std::string app_id;        // App
+  std::string household_id;  // User, Node; App when X-Household-Id was granted
+  std::int64_t expires_at = 0;  // User: the access token's exp (seconds since the epoch)
+  // "user:<id>", "node:<id>", "app:<id>" or "admin": recorded as created_by /
+  // updated_by through secrets.set_context.
+  std::string actor() const;
+  const char* kind_name() const;  // for the access log
+
+  static Caller anonymous() {
+    Caller caller;
+    caller.kind = CallerKind::Anonymous;
+    return caller;
+  }
+};
+
+}  // namespace secretsd::api
