@@ -18,18 +18,19 @@
 
 #include <pqxx/connection>
 
-#include "app.h"
-#include "auth/router.h"
+#include "api/access.h"
+#include "api/router.h"
+#include "composition/modules.h"
 #include "config/config.h"
+#include "db/databases.h"
 #include "db/migrations.h"
 #include "events/change_hub.h"
-#include "events/routes.h"
+#include "events/module.h"
 #include "http/access_log.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
 #include "process/fd_limit.h"
 #include "process/hardening.h"
-#include "routes.h"
 
 namespace {
 
@@ -38,16 +39,6 @@ using namespace secretsd;
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
-
-std::string web_dir() {
-  const char* dir = std::getenv("SECRETSD_WEB_DIR");
-  return dir != nullptr && *dir != '\0' ? dir : "service/web";
-}
-
-std::string migrations_dir() {
-  const char* dir = std::getenv("SECRETSD_MIGRATIONS_DIR");
-  return dir != nullptr && *dir != '\0' ? dir : "migrations";
-}
 
 // Prints warnings; on errors prints them and returns nullopt.
 std::optional<Config> load_or_explain() {
@@ -69,7 +60,7 @@ bool migrate(const Config& config) {
   try {
     pqxx::connection conn(config.migration_database_url.empty() ? config.database_url
                                                                 : config.migration_database_url);
-    auto report = db::apply_migrations(conn, migrations_dir());
+    auto report = db::apply_migrations(conn, config.migrations_dir);
     std::cerr << "secretsd: migrations: " << report.applied.size() << " applied, "
               << report.already_applied.size() << " already applied\n";
     return true;
@@ -154,17 +145,27 @@ class StopOnSignal {
   std::thread waiter_;  // last: starts after the members it uses
 };
 
-int serve(Config config) {
-  const std::string bind = config.bind;
-  const int port = config.port;
+db::DatabaseOptions database_options(const Config& config) {
+  db::DatabaseOptions options;
+  options.primary_url = config.database_url;
+  options.replica_url = config.read_database_url;
+  options.pool_size = static_cast<std::size_t>(config.pool_size);
+  options.read_your_writes = std::chrono::milliseconds(config.read_your_writes_ms);
+  return options;
+}
+
+// The composition: configuration, the database gateway, the change hub, the
+// transport, the modules and the router, each built from what it needs.
+int serve(const Config& config) {
   std::cerr << "secretsd: " << describe_config(config) << "\n";
   http::AccessLog access_log(std::cout);
-  auto app = make_app(std::move(config),
-                      [&access_log](const std::string& line) { access_log.write_line(line); });
+  db::Databases databases(
+      database_options(config), [&access_log](const std::string& line) { access_log.write_line(line); },
+      [](const char* where) { metrics::global().read(where); });
   std::cerr << "secretsd: open file limit " << raise_open_file_limit() << "\n";
   // Before the server: its streams outlive the workers, and stop after them.
-  events::ChangeHub change_hub(hub_options(app->config));
-  http::Server server(server_options(app->config), &access_log);
+  events::ChangeHub change_hub(events::hub_options(config));
+  http::Server server(server_options(config), &access_log);
   server.set_request_observer([](const http::AccessRecord& r) {
     metrics::global().request(r.method, r.route.empty() ? "other" : metrics::route_template(r.route),
                               r.status, r.duration_ms / 1000.0);
@@ -172,17 +173,19 @@ int serve(Config config) {
   server.set_failure_classifier([](const std::exception& error) {
     return http::Failure{db::is_unavailable(error), db::failure_label(error)};
   });
-  Router router(server, *app);
-  if (!register_routes(router, change_hub, web_dir())) {
+  composition::Modules modules(config, databases, change_hub);
+  api::Router router(server, modules.authenticator(), composition::Modules::access_policy(config));
+  modules.register_routes(router);
+  if (!modules.console_available()) {
     std::cerr << "secretsd: no web page (SECRETSD_WEB_DIR has no settings.html)\n";
   }
 
-  StopOnSignal stop_on_signal(server, std::chrono::milliseconds(app->config.shutdown_timeout_ms));
-  if (!server.bind(bind, port)) {
-    std::cerr << "secretsd: cannot listen on " << bind << ":" << port << "\n";
+  StopOnSignal stop_on_signal(server, std::chrono::milliseconds(config.shutdown_timeout_ms));
+  if (!server.bind(config.bind, config.port)) {
+    std::cerr << "secretsd: cannot listen on " << config.bind << ":" << config.port << "\n";
     return kExitFailure;
   }
-  std::cerr << "secretsd: listening on " << bind << ":" << port << "\n";
+  std::cerr << "secretsd: listening on " << config.bind << ":" << config.port << "\n";
   change_hub.start();
   server.listen_after_bind();
   change_hub.stop();  // ends every change stream
@@ -209,7 +212,7 @@ int main(int argc, char** argv) {
   if (!migrate(*config)) return kExitFailure;
   if (migrate_only) return kExitOk;
   try {
-    return serve(std::move(*config));
+    return serve(*config);
   } catch (const std::exception& e) {
     std::cerr << "secretsd: fatal: " << e.what() << "\n";
     return kExitFailure;

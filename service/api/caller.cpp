@@ -24,4 +24,12 @@ const char* Caller::kind_name() const {
   return "unknown";
 }
 
+db::Context household_context(const Caller& caller) {
+  db::Context context;
+  context.household_id = caller.household_id;
+  context.actor = caller.actor();
+  if (caller.kind == CallerKind::Node) context.node_id = caller.node_id;
+  return context;
+}
+
 }  // namespace secretsd::api

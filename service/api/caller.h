@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 
+#include "db/context.h"
+
 namespace secretsd::api {
 
 // Anonymous: a public route's caller, never authenticated.
@@ -35,5 +37,11 @@ struct Caller {
     return caller;
   }
 };
+
+// The context a household caller's statements act for: the household, the
+// actor, and for a node its own id, so that row-level security limits it to
+// integration secrets and its own node's. The route admitted the caller
+// already (Access::Household).
+db::Context household_context(const Caller& caller);
 
 }  // namespace secretsd::api

@@ -19,8 +19,9 @@ struct Reply {
   std::string content_type;
   std::vector<std::pair<std::string, std::string>> headers;
   // Set by a handler that takes the connection over (a long-lived stream):
-  // nothing is written; once the transport is done with the request it
-  // hands the socket to this callee, which owns it from then on.
+  // once the transport is done with the request it hands the socket to
+  // this callee, which owns it from then on; the reply itself is sent only
+  // if the server stops before the hand-over.
   std::function<void(int fd)> take_over;
 
   // Writes `body` as JSON (invalid UTF-8 replaced, never thrown).

@@ -6,10 +6,9 @@ namespace secretsd::api {
 namespace {
 
 void write(const Reply& reply, http::Exchange& ex) {
-  if (reply.take_over) {
-    ex.hand_over = reply.take_over;
-    return;
-  }
+  // A stream's reply is what the client gets if the server stops before
+  // the hand-over.
+  if (reply.take_over) ex.hand_over = reply.take_over;
   ex.res.status = reply.status;
   for (const auto& [name, value] : reply.headers) ex.res.set_header(name, value);
   if (reply.status == 204) {

@@ -88,6 +88,8 @@ int as_int(std::int64_t value) { return static_cast<int>(value); }
 
 void load_server(const EnvReader& env, Config& config) {
   config.database_url = env.get("DATABASE_URL").value_or("");
+  config.web_dir = env.get("SECRETSD_WEB_DIR").value_or(config.web_dir);
+  config.migrations_dir = env.get("SECRETSD_MIGRATIONS_DIR").value_or(config.migrations_dir);
   config.port = as_int(env.integer("PORT", config.port, 1, 65535));
   config.bind = env.word("BIND", config.bind);
   config.threads = as_int(env.integer("SECRETSD_THREADS", config.threads, 1, 256));

@@ -87,6 +87,11 @@ struct Config {
   // 0..2592000; a larger or older gap gets "event: reset".
   int stream_replay_max_events = 10000;
   int stream_replay_max_age_s = 86400;
+  // SECRETSD_WEB_DIR: the console's files (settings.html, static/); without
+  // settings.html there the console is not served and the API is complete.
+  std::string web_dir = "service/web";
+  // SECRETSD_MIGRATIONS_DIR: secretsd's own numbered migrations.
+  std::string migrations_dir = "migrations";
 };
 
 struct ConfigResult {

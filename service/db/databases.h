@@ -56,6 +56,17 @@ class Databases {
     return result;
   }
 
+  // One statement on the primary acting for `context`, that writes nothing
+  // the actor must read back (a stream's replay).
+  template <typename Fn>
+  auto read_primary(const Context& context, Fn&& fn) {
+    Lease lease = primary_->acquire();
+    return with_statement(lease, [&](pqxx::nontransaction& tx) {
+      Session session(tx, context);
+      return fn(session);
+    });
+  }
+
   // A transaction on the primary whose first statement sets `context`;
   // commits when fn returns, rolls back when it throws.
   template <typename Fn>

@@ -21,6 +21,8 @@
 #include <pqxx/transaction_base>
 
 #include "auth/credential_store.h"
+#include "db/context.h"
+#include "db/session.h"
 
 namespace secretsd::events {
 namespace {
@@ -37,10 +39,10 @@ constexpr auto kReconnectEvery = std::chrono::seconds(1);
 // is set in a MATERIALIZED CTE before the LATERAL read, as statements.h
 // explains; it lasts for this statement only.
 const char* kFetchSql =
-    "WITH c AS MATERIALIZED (SELECT secrets.set_context($1::uuid, 'secretsd:change-stream', NULL)"
-    " AS ctx, $2::bigint AS after_id, $4::integer AS page) "
+    "WITH c AS MATERIALIZED (SELECT " SECRETSD_SET_CONTEXT
+    " AS ctx, $4::bigint AS after_id, $6::integer AS page) "
     "SELECT e.id, e.event::text FROM c, LATERAL secrets.change_events(c.after_id, c.page) e"
-    " WHERE e.id <= $3::bigint ORDER BY e.id";
+    " WHERE e.id <= $5::bigint ORDER BY e.id";
 
 class Receiver final : public pqxx::notification_receiver {
  public:
@@ -513,7 +515,9 @@ void ChangeHub::fetch_and_deliver(const std::string& household, Range range) {
   try {
     for (;;) {
       pqxx::nontransaction tx(*conn_);
-      pqxx::result rows = tx.exec_params(kFetchSql, household, after, range.last, kPage);
+      const db::Context context{household, "secretsd:change-stream", ""};
+      db::Session session(tx, context);
+      pqxx::result rows = session.exec(kFetchSql, after, range.last, kPage);
       for (const auto& row : rows) {
         ChangeEvent e;
         if (!parse_change_event(row[0].as<long long>(), row[1].as<std::string>(), e)) continue;

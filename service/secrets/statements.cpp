@@ -1,14 +1,13 @@
 #include "secrets/statements.h"
 
-#include <pqxx/transaction_base>
+#include "db/context.h"
 
 namespace secretsd::secrets {
 namespace {
 
 // $1 household, $2 actor, $3 calling node ('' = none). An empty string
 // stands for NULL in text parameters: libpqxx 6.4 has no portable optional.
-#define SECRETSD_CONTEXT_COLUMNS \
-  "secrets.set_context($1::uuid, $2::text, NULLIF($3::text, '')) AS ctx"
+#define SECRETSD_CONTEXT_COLUMNS SECRETSD_SET_CONTEXT " AS ctx"
 
 // The extension's rules for the secret a statement names: key ($4), scope
 // ($5) and node_id ($6, '' = none). Checked in the statement's first CTE, so
@@ -134,22 +133,22 @@ const std::string kRestoreSql =
 
 const std::string& get_secret_sql() { return kGetSql; }
 
-pqxx::result SecretsStatements::get(const HouseholdContext& ctx, const std::string& key,
+pqxx::result SecretsStatements::get(const std::string& key,
                                     const std::string& scope, const std::string& node_id) {
-  return tx_.exec_params(kGetSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope, node_id);
+  return session_.exec(kGetSql, key, scope, node_id);
 }
 
-pqxx::result SecretsStatements::list(const HouseholdContext& ctx, const std::string& scope_filter,
+pqxx::result SecretsStatements::list(const std::string& scope_filter,
                                      const std::string& node_filter, int limit, long long offset) {
-  return tx_.exec_params(kListSql, ctx.household_id, ctx.actor, ctx.node_id, scope_filter,
+  return session_.exec(kListSql, scope_filter,
                            node_filter, limit, offset);
 }
 
-pqxx::result SecretsStatements::create(const HouseholdContext& ctx, const std::string& key,
+pqxx::result SecretsStatements::create(const std::string& key,
                                        const std::string& value, const std::string& scope,
                                        const std::string& value_type, const std::string& node_id,
                                        const std::optional<std::string>& description) {
-  return tx_.exec_params(kCreateSql, ctx.household_id, ctx.actor, ctx.node_id, key, value, scope,
+  return session_.exec(kCreateSql, key, value, scope,
                            value_type, node_id, description.value_or(""),
                            description.has_value());
 }
@@ -161,48 +160,48 @@ std::string expected_text(const std::optional<int>& expected_version) {
 }
 }  // namespace
 
-pqxx::result SecretsStatements::update(const HouseholdContext& ctx, const std::string& key,
+pqxx::result SecretsStatements::update(const std::string& key,
                                        const std::string& scope, const std::string& node_id,
                                        const std::optional<std::string>& value,
                                        const std::optional<std::string>& description,
                                        const std::optional<int>& expected_version) {
-  return tx_.exec_params(kUpdateSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return session_.exec(kUpdateSql, key, scope,
                            node_id, value.value_or(""), value.has_value(),
                            description.value_or(""), description.has_value(),
                            expected_text(expected_version));
 }
 
-pqxx::result SecretsStatements::remove(const HouseholdContext& ctx, const std::string& key,
+pqxx::result SecretsStatements::remove(const std::string& key,
                                        const std::string& scope, const std::string& node_id,
                                        const std::optional<int>& expected_version) {
-  return tx_.exec_params(kDeleteSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return session_.exec(kDeleteSql, key, scope,
                            node_id, expected_text(expected_version));
 }
 
-pqxx::result SecretsStatements::get_version(const HouseholdContext& ctx, const std::string& key,
+pqxx::result SecretsStatements::get_version(const std::string& key,
                                             const std::string& scope, const std::string& node_id,
                                             int version) {
-  return tx_.exec_params(kGetVersionSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return session_.exec(kGetVersionSql, key, scope,
                            node_id, version);
 }
 
-pqxx::result SecretsStatements::versions(const HouseholdContext& ctx, const std::string& key,
+pqxx::result SecretsStatements::versions(const std::string& key,
                                          const std::string& scope, const std::string& node_id) {
-  return tx_.exec_params(kVersionsSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return session_.exec(kVersionsSql, key, scope,
                            node_id);
 }
 
-pqxx::result SecretsStatements::rollback(const HouseholdContext& ctx, const std::string& key,
+pqxx::result SecretsStatements::rollback(const std::string& key,
                                          const std::string& scope, const std::string& node_id,
                                          int to_version,
                                          const std::optional<int>& expected_version) {
-  return tx_.exec_params(kRollbackSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return session_.exec(kRollbackSql, key, scope,
                            node_id, to_version, expected_text(expected_version));
 }
 
-pqxx::result SecretsStatements::restore(const HouseholdContext& ctx, const std::string& key,
+pqxx::result SecretsStatements::restore(const std::string& key,
                                         const std::string& scope, const std::string& node_id) {
-  return tx_.exec_params(kRestoreSql, ctx.household_id, ctx.actor, ctx.node_id, key, scope,
+  return session_.exec(kRestoreSql, key, scope,
                            node_id);
 }
 

@@ -10,14 +10,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "secrets/api_error.h"
+#include "api/error.h"
+#include "api/request.h"
 
 namespace secretsd::secrets {
+
+using api::ApiError;
+using api::Request;
+using api::Result;
 
 // A key, scope, node id or value type as sent (the rules of what is valid
 // are the extension's); longer is refused before any database work.
@@ -48,7 +51,7 @@ struct ScopeDefaults {
 // "node" if a node_id is given, else "integration". A node caller asking
 // for scope "node" without a node_id means its own node. The pair is not
 // judged here (secrets.check_scope does, in the statement).
-std::variant<Scope, ApiError> read_scope(const httplib::Request& req, const nlohmann::json* body,
+Result<Scope> read_scope(const Request& req, const nlohmann::json* body,
                                          const ScopeDefaults& defaults);
 
 // GET /api/secrets filters: an optional scope and node_id (node_id implies
@@ -59,7 +62,7 @@ struct ListQuery {
   int limit = kDefaultPageSize;
   long long offset = 0;
 };
-std::variant<ListQuery, ApiError> read_list_query(const httplib::Request& req);
+Result<ListQuery> read_list_query(const Request& req);
 
 // POST /api/secrets body.
 struct CreateRequest {
@@ -69,9 +72,8 @@ struct CreateRequest {
   std::optional<std::string> description;
   Scope scope;
 };
-std::variant<CreateRequest, ApiError> read_create_request(const httplib::Request& req,
-                                                          std::string_view body,
-                                                          const ScopeDefaults& defaults);
+Result<CreateRequest> read_create_request(const Request& req,
+    const ScopeDefaults& defaults);
 
 // PUT /api/secrets/{key} body: at least one of value and description.
 struct UpdateRequest {
@@ -79,38 +81,25 @@ struct UpdateRequest {
   std::optional<std::string> description;
   Scope scope;
 };
-std::variant<UpdateRequest, ApiError> read_update_request(const httplib::Request& req,
-                                                          std::string_view body,
-                                                          const ScopeDefaults& defaults);
+Result<UpdateRequest> read_update_request(const Request& req,
+    const ScopeDefaults& defaults);
 
 // ---- versions and optimistic concurrency
 
-// The strong ETag of a secret's version: "v<version>" with the quotes.
-std::string etag_for(long long version);
-
-// If-Match on a write: nullopt when absent, the expected version for one
-// "v<n>" ETag, or kAnyVersion for "*" (the secret must exist, any version).
-// Weak ETags (W/"..."), lists and anything else are 400: a write must name
-// exactly the version it was based on.
-inline constexpr int kAnyVersion = -1;
-std::variant<std::optional<int>, ApiError> read_if_match(const httplib::Request& req);
-
 // ?version=n on GET /api/secrets/{key}: nullopt when absent; else 1..2^31-1.
-std::variant<std::optional<int>, ApiError> read_version_query(const httplib::Request& req);
+Result<std::optional<int>> read_version_query(const Request& req);
 
 // POST /api/secrets/{key}/rollback body: {"version": n} plus scope/node_id.
 struct RollbackRequest {
   int version = 0;
   Scope scope;
 };
-std::variant<RollbackRequest, ApiError> read_rollback_request(const httplib::Request& req,
-                                                              std::string_view body,
-                                                              const ScopeDefaults& defaults);
+Result<RollbackRequest> read_rollback_request(const Request& req,
+    const ScopeDefaults& defaults);
 
 // POST /api/secrets/{key}/restore: scope/node_id from the query or an
 // optional JSON body (an empty body is fine).
-std::variant<Scope, ApiError> read_restore_request(const httplib::Request& req,
-                                                   std::string_view body,
-                                                   const ScopeDefaults& defaults);
+Result<Scope> read_restore_request(const Request& req,
+    const ScopeDefaults& defaults);
 
 }  // namespace secretsd::secrets

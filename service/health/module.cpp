@@ -1,20 +1,19 @@
-#include "health/routes.h"
+#include "health/module.h"
 
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <sstream>
 
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
-#include "app.h"
-#include "auth/router.h"
+#include "api/router.h"
+#include "db/databases.h"
 #include "db/tx.h"
-#include "http/json_io.h"
-#include "http/server.h"
+#include "metrics/metrics.h"
 
-namespace secretsd {
-namespace {
+namespace secretsd::health {
 
 using Availability = db::Availability;
 
@@ -25,6 +24,8 @@ struct Problem {
   const char* reason = nullptr;
   explicit operator bool() const { return message != nullptr; }
 };
+
+namespace {
 
 constexpr Problem kUnreachable{"Database unavailable", Availability::kUnreachable};
 
@@ -46,6 +47,8 @@ Problem check_state(pqxx::nontransaction& tx) {
   if (!key[0].as<bool>()) return {"No pgsecrets root key is loaded", Availability::kNoRootKey};
   return {};
 }
+
+}  // namespace
 
 // A real write to a fresh file block (migrations/0007_write_probe.sql): a
 // full disk, a read-only server, a broken tablespace all fail it. At most
@@ -94,6 +97,37 @@ class WriteProbe {
   Problem last_result_;
 };
 
+namespace {
+
+void gauge(std::ostringstream& out, const char* name, const char* type, const char* help,
+           std::uint64_t value) {
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
+      << name << ' ' << value << '\n';
+}
+
+// The pool's and the database's state, read at scrape time.
+std::string database_metrics(db::Databases& databases) {
+  std::ostringstream out;
+  const auto& pool = databases.primary_pool();
+  const std::size_t open = pool.open_connections();
+  const std::size_t idle = pool.idle_connections();
+  gauge(out, "secretsd_db_pool_size", "gauge", "Connections the pool may open.", pool.size());
+  gauge(out, "secretsd_db_pool_connections_open", "gauge", "Connections open or being opened.",
+        open);
+  gauge(out, "secretsd_db_pool_connections_in_use", "gauge", "Connections leased to requests.",
+        open >= idle ? open - idle : 0);
+  gauge(out, "secretsd_db_pool_waiting", "gauge", "Requests waiting for a connection now.",
+        pool.waiting());
+  gauge(out, "secretsd_db_pool_waits_total", "counter",
+        "Requests that had to wait for a connection.", pool.waits_total());
+  gauge(out, "secretsd_db_pool_timeouts_total", "counter",
+        "Requests that gave up waiting for a connection (503).", pool.timeouts_total());
+  gauge(out, "secretsd_database_available", "gauge",
+        "1 while the database takes writes, as last observed (see /ready).",
+        databases.availability().available() ? 1 : 0);
+  return out.str();
+}
+
 Problem check_database(db::Lease& lease, WriteProbe& probe) {
   try {
     if (Problem p = db::with_statement(lease, check_state)) return p;
@@ -105,9 +139,9 @@ Problem check_database(db::Lease& lease, WriteProbe& probe) {
   return probe.check(lease);
 }
 
-Problem readiness_problem(App& app, WriteProbe& probe) {
+Problem readiness_problem(db::Databases& databases, WriteProbe& probe) {
   try {
-    auto lease = app.connection();
+    auto lease = databases.primary();
     return check_database(lease, probe);
   } catch (const pqxx::broken_connection&) {
     return kUnreachable;
@@ -118,23 +152,33 @@ Problem readiness_problem(App& app, WriteProbe& probe) {
 
 }  // namespace
 
-void register_health_routes(Router& router) {
-  App& app = router.app();
-  router.get("/health", Access::Public, [](http::Exchange& ex, const Caller&) {
-    http::json_response(ex.res, 200, {{"status", "ok"}});
+HealthModule::HealthModule(db::Databases& databases, std::chrono::milliseconds write_probe_interval,
+                           std::optional<std::string> metrics_token)
+    : databases_(databases),
+      probe_(std::make_unique<WriteProbe>(write_probe_interval)),
+      metrics_token_(std::move(metrics_token)) {}
+
+HealthModule::~HealthModule() = default;
+
+void HealthModule::register_routes(api::Router& router) {
+  router.get("/health", api::Access::Public, [](const api::Request&, const api::Caller&) {
+    return api::Reply::json(200, {{"status", "ok"}});
   });
-  auto probe =
-      std::make_shared<WriteProbe>(std::chrono::milliseconds(app.config.ready_write_probe_ms));
-  router.get("/ready", Access::Public, [&app, probe](http::Exchange& ex, const Caller&) {
-    const Problem problem = readiness_problem(app, *probe);
+  router.get("/ready", api::Access::Public, [this](const api::Request&, const api::Caller&) {
+    const Problem problem = readiness_problem(databases_, *probe_);
     if (problem) {
-      if (problem.reason != nullptr) app.availability->lost(problem.reason);
-      http::error_response(ex.res, 503, problem.message);
-      return;
+      if (problem.reason != nullptr) databases_.availability().lost(problem.reason);
+      return api::Reply::error({503, problem.message});
     }
-    app.availability->back();
-    http::json_response(ex.res, 200, {{"status", "ready"}});
+    databases_.availability().back();
+    return api::Reply::json(200, {{"status", "ready"}});
   });
+  if (metrics_token_) {  // no token, no endpoint (404)
+    router.get("/metrics", api::Access::Metrics, [this](const api::Request&, const api::Caller&) {
+      return api::Reply::text(200, metrics::global().render() + database_metrics(databases_),
+                              "text/plain; version=0.0.4; charset=utf-8");
+    });
+  }
 }
 
-}  // namespace secretsd
+}  // namespace secretsd::health
