@@ -1,6 +1,7 @@
-// The settings relay (reference: security-model.md, "Settings sync between
-// mobile and node is end-to-end encrypted (K2) ... The command center
-// transports the encrypted blob but cannot read it"):
+// The settings relay (README.md in this folder; reference:
+// security-model.md, "Settings sync between mobile and node is end-to-end
+// encrypted (K2) ... The command center transports the encrypted blob but
+// cannot read it"):
 //
 //   PUT /api/v0/nodes/{node_id}/settings-blob   Content-Type: application/octet-stream
 //   GET /api/v0/nodes/{node_id}/settings-blob
@@ -19,16 +20,35 @@
 
 #include <cstddef>
 
-#include "auth/identity.h"
-#include "http/server.h"
+#include "api/router.h"
+#include "config/config.h"
+#include "db/databases.h"
 
-namespace secretsd {
-struct App;
-}
+namespace secretsd::relay {
 
-namespace secretsd::settings {
+struct RelayOptions {
+  // Blobs above this are refused with 413. The server's body cap applies first.
+  std::size_t blob_max_bytes = 64u << 10;
 
-void put_settings_blob(http::Exchange& ex, App& app, const Caller& caller, std::size_t max_bytes);
-void get_settings_blob(http::Exchange& ex, App& app, const Caller& caller);
+  // SECRETSD_SETTINGS_BLOB_MAX_BYTES as load_config parsed it.
+  static RelayOptions from(const Config& config);
+};
 
-}  // namespace secretsd::settings
+class RelayModule {
+ public:
+  // Opens no database connection.
+  RelayModule(db::Databases& databases, RelayOptions options);
+
+  // Both routes admit any caller (api::Access::AnyCaller); the handlers
+  // answer 404 unless it is the node or a user of its household.
+  void register_routes(api::Router& router);
+
+ private:
+  api::Reply put_blob(const api::Request& req, const api::Caller& caller);
+  api::Reply get_blob(const api::Request& req, const api::Caller& caller);
+
+  db::Databases& databases_;
+  const RelayOptions options_;
+};
+
+}  // namespace secretsd::relay
