@@ -137,6 +137,31 @@ void load_fleet(const EnvReader& env, Config& config) {
   config.metrics_token = *token;
 }
 
+void load_runtimes(const EnvReader& env, Config& config) {
+  config.runtimes_file = env.get("SECRETSD_RUNTIMES_FILE").value_or("");
+  if (const auto dirs = env.get("SECRETSD_RUNTIME_COMMAND_DIRS")) {
+    std::stringstream in(*dirs);
+    std::string dir;
+    while (std::getline(in, dir, ':')) {
+      if (dir.empty()) continue;
+      // A relative entry would depend on secretsd's working directory.
+      if (dir[0] != '/') {
+        env.error("SECRETSD_RUNTIME_COMMAND_DIRS must list absolute directories");
+        config.runtime_command_dirs.clear();
+        break;
+      }
+      config.runtime_command_dirs.push_back(dir);
+    }
+  }
+  config.restart_timeout_ms =
+      as_int(env.integer("SECRETSD_RESTART_TIMEOUT_MS", config.restart_timeout_ms, 100, 600000));
+  config.restart_parallelism =
+      as_int(env.integer("SECRETSD_RESTART_PARALLELISM", config.restart_parallelism, 1, 64));
+  config.settings_blob_max_bytes = static_cast<std::size_t>(env.integer(
+      "SECRETSD_SETTINGS_BLOB_MAX_BYTES", static_cast<std::int64_t>(config.settings_blob_max_bytes),
+      1, 16 * static_cast<std::int64_t>(kMiB)));
+}
+
 bool is_rate(const std::optional<std::int64_t>& value) {
   return value && *value >= 1 && *value <= 100000;
 }
@@ -248,6 +273,7 @@ ConfigResult load_config(const GetenvFn& getenv_fn) {
   load_server(env, config);
   load_fleet(env, config);
   load_stream(env, config);
+  load_runtimes(env, config);
   load_tokens(env, config);
   load_login_rate_limit(env, config);
   load_register_rate_limit(env, config);

@@ -92,6 +92,23 @@ struct Config {
   std::string web_dir = "service/web";
   // SECRETSD_MIGRATIONS_DIR: secretsd's own numbered migrations.
   std::string migrations_dir = "migrations";
+  // Provider settings' runtimes (runtimes/module.h) and the settings relay
+  // (relay/module.h).
+  // SECRETSD_RUNTIMES_FILE: JSON file of trusted runtimes and per-setting
+  // probes/canary (runtimes/runtimes.h). Empty: none.
+  std::string runtimes_file;
+  // SECRETSD_RUNTIME_COMMAND_DIRS (colon-separated absolute directories):
+  // where the executable of an API-registered command runtime must live.
+  // Empty: API-registered command runtimes are refused.
+  std::vector<std::string> runtime_command_dirs;
+  // SECRETSD_RESTART_TIMEOUT_MS 100..600000: per runtime restart, per health
+  // check, and per validation probe.
+  int restart_timeout_ms = 10000;
+  // SECRETSD_RESTART_PARALLELISM 1..64: runtimes restarted at once.
+  int restart_parallelism = 4;
+  // SECRETSD_SETTINGS_BLOB_MAX_BYTES 1..16 MiB: relay blobs above this are
+  // refused with 413 (the server's body cap applies first).
+  std::size_t settings_blob_max_bytes = 64 * 1024;
 };
 
 struct ConfigResult {

@@ -11,7 +11,7 @@
 
 #include "http/json_io.h"
 #include "secrets/validation.h"
-#include "settings/runtimes.h"
+#include "runtimes/runtimes.h"
 
 using namespace secretsd;
 
@@ -31,8 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)http::get_bool_field(*doc, key);
       (void)http::get_int_field(*doc, key);
     }
-    (void)settings::parse_runtime(*doc, /*trusted=*/false, {"/nonexistent-fuzz-dir"});
-    (void)settings::parse_runtime(*doc, /*trusted=*/true, {});
+    (void)runtimes::parse_runtime(*doc, /*trusted=*/false, {"/nonexistent-fuzz-dir"});
+    (void)runtimes::parse_runtime(*doc, /*trusted=*/true, {});
   }
 
   httplib::Request req;

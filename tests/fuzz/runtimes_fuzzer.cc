@@ -1,4 +1,4 @@
-// The runtimes file (service/settings/runtimes.cpp: load_runtimes_file),
+// The runtimes file (service/runtimes/runtimes.cpp: load_runtimes_file),
 // which reads a path: the input is handed over as an anonymous memory file
 // (/proc/self/fd/N), so nothing touches the disk. Loopback URLs, which the
 // file and the API both parse, get the raw input too.
@@ -11,9 +11,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "settings/runtimes.h"
+#include "runtimes/runtimes.h"
 
-using namespace secretsd::settings;
+using namespace secretsd::runtimes;
 
 namespace {
 class MemFile {

@@ -21,7 +21,7 @@
 #include <pqxx/pqxx>
 
 #include "harness.h"
-#include "settings/names.h"
+#include "runtimes/names.h"
 
 namespace secretsd::it {
 namespace {
@@ -126,7 +126,7 @@ void write_runtime_config(const World& w, const fs::path& state_dir, const std::
   fs::create_directories(state_dir);
   write_text(state_dir / "config", "port=" + std::to_string(port) + "\napp_id=" + w.app.app_id +
                                        "\napp_key=" + w.app.app_key + "\nruntime_id=" + runtime_id +
-                                       "\nenv_name=" + settings::env_var_name(setting) + "\n");
+                                       "\nenv_name=" + runtimes::env_var_name(setting) + "\n");
   ::chmod((state_dir / "config").c_str(), 0600);
 }
 
@@ -224,7 +224,7 @@ class SettingsTest : public SecretsdTest {
                        app_headers(world().app.app_id, world().app.app_key));
     if (!res || res->status != 200) return "<status " + std::to_string(res ? res->status : 0) + ">";
     auto env = body_of(res).at("env");
-    auto name = settings::env_var_name(setting);
+    auto name = runtimes::env_var_name(setting);
     return env.contains(name) ? env[name].get<std::string>() : "<absent>";
   }
 };
@@ -715,7 +715,7 @@ TEST_F(SettingsTest, AnAppConsumesOnlyTheSettingsTheAdminGrantedIt) {
   ASSERT_TRUE(listed);
   EXPECT_EQ(body_of(listed).at("settings"), json({setting}));
   ASSERT_EQ(register_runtime()->status, 201);
-  EXPECT_EQ(env_of_other(), (json{{settings::env_var_name(setting), "sk-granted-value"}}));
+  EXPECT_EQ(env_of_other(), (json{{runtimes::env_var_name(setting), "sk-granted-value"}}));
 
   // Withdrawn: the runtime stays registered but reads nothing any more.
   ASSERT_EQ(grant(json::array())->status, 200);

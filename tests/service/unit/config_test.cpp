@@ -259,6 +259,59 @@ TEST(Config, NumbersMustBeInRange) {
   }
 }
 
+// Runtimes (runtimes/module.h) and the settings relay (relay/module.h):
+// the expectations of the former settings options test, now refused here,
+// before the migrations run.
+TEST(Config, RuntimesAndRelayVariables) {
+  auto result = load(minimal_env());
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.config->runtimes_file, "");
+  EXPECT_EQ(result.config->restart_timeout_ms, 10000);
+  EXPECT_EQ(result.config->restart_parallelism, 4);
+  EXPECT_TRUE(result.config->runtime_command_dirs.empty());
+  EXPECT_EQ(result.config->settings_blob_max_bytes, 65536u);
+
+  auto env = minimal_env();
+  env["SECRETSD_RUNTIMES_FILE"] = "/etc/secretsd/runtimes.json";
+  env["SECRETSD_RUNTIME_COMMAND_DIRS"] = "/opt/a::/opt/b";
+  env["SECRETSD_RESTART_TIMEOUT_MS"] = "2500";
+  env["SECRETSD_RESTART_PARALLELISM"] = "8";
+  env["SECRETSD_SETTINGS_BLOB_MAX_BYTES"] = "1024";
+  result = load(env);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.config->runtimes_file, "/etc/secretsd/runtimes.json");
+  EXPECT_EQ(result.config->runtime_command_dirs, (std::vector<std::string>{"/opt/a", "/opt/b"}));
+  EXPECT_EQ(result.config->restart_timeout_ms, 2500);
+  EXPECT_EQ(result.config->restart_parallelism, 8);
+  EXPECT_EQ(result.config->settings_blob_max_bytes, 1024u);
+}
+
+TEST(Config, BadRuntimesVariablesAreRefused) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"SECRETSD_RUNTIME_COMMAND_DIRS", "rel"},
+      {"SECRETSD_RUNTIME_COMMAND_DIRS", "/opt/a:rel"},
+      {"SECRETSD_RESTART_TIMEOUT_MS", "10s"},
+      {"SECRETSD_RESTART_TIMEOUT_MS", "99"},
+      {"SECRETSD_RESTART_PARALLELISM", "0"},
+      {"SECRETSD_RESTART_PARALLELISM", "65"},
+      {"SECRETSD_SETTINGS_BLOB_MAX_BYTES", "0"},
+      {"SECRETSD_SETTINGS_BLOB_MAX_BYTES", "16777217"},
+  };
+  for (const auto& [name, value] : cases) {
+    auto env = minimal_env();
+    env[name] = value;
+    const auto result = load(env);
+    EXPECT_FALSE(result.ok()) << name << "=" << value;
+    EXPECT_TRUE(has_error(result, name)) << name << "=" << value;
+  }
+  auto env = minimal_env();
+  env["SECRETSD_RESTART_PARALLELISM"] = "0";
+  EXPECT_TRUE(has_error(load(env), "SECRETSD_RESTART_PARALLELISM must be an integer from 1 to 64"));
+  env = minimal_env();
+  env["SECRETSD_RUNTIME_COMMAND_DIRS"] = "rel";
+  EXPECT_TRUE(has_error(load(env), "SECRETSD_RUNTIME_COMMAND_DIRS must list absolute directories"));
+}
+
 TEST(Config, FlagsAreZeroOrOne) {
   auto env = minimal_env();
   env["SECRETSD_DEV_MODE"] = "true";

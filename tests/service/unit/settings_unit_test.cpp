@@ -1,5 +1,5 @@
-// Provider settings pieces that need no database: masking, names, the
-// runtime registration policy and child processes.
+// Provider settings and runtimes pieces that need no database: masking,
+// names, the runtime registration policy and child processes.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,15 +10,17 @@
 
 #include <gtest/gtest.h>
 
-#include "settings/child_process.h"
-#include "settings/masking.h"
-#include "settings/names.h"
-#include "settings/options.h"
-#include "settings/probe.h"
-#include "settings/runtimes.h"
+#include "providers/masking.h"
+#include "providers/probe.h"
+#include "runtimes/child_process.h"
+#include "runtimes/names.h"
+#include "runtimes/runtimes.h"
 
-namespace secretsd::settings {
+namespace secretsd::runtimes {
 namespace {
+
+using providers::mask_value;
+using providers::run_probe;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -156,24 +158,8 @@ TEST_F(SettingsCommandDirs, RuntimesFile) {
   EXPECT_THROW(load_runtimes_file((dir_ / "missing.json").string()), std::runtime_error);
 }
 
-TEST(SettingsOptions, DefaultsAndValidation) {
-  auto env = [](std::map<std::string, std::string> vars) {
-    return [vars](const std::string& name) -> std::optional<std::string> {
-      auto it = vars.find(name);
-      if (it == vars.end()) return std::nullopt;
-      return it->second;
-    };
-  };
-  auto o = load_settings_options(env({}));
-  EXPECT_EQ(o.restart_timeout, 10000ms);
-  EXPECT_EQ(o.parallelism, 4);
-  EXPECT_TRUE(o.command_dirs.empty());
-  o = load_settings_options(env({{"SECRETSD_RUNTIME_COMMAND_DIRS", "/opt/a::/opt/b"}}));
-  EXPECT_EQ(o.command_dirs, (std::vector<std::string>{"/opt/a", "/opt/b"}));
-  EXPECT_THROW(load_settings_options(env({{"SECRETSD_RUNTIME_COMMAND_DIRS", "rel"}})), std::runtime_error);
-  EXPECT_THROW(load_settings_options(env({{"SECRETSD_RESTART_TIMEOUT_MS", "10s"}})), std::runtime_error);
-  EXPECT_THROW(load_settings_options(env({{"SECRETSD_RESTART_PARALLELISM", "0"}})), std::runtime_error);
-}
+// The options' environment variables: tests/service/unit/config_test.cpp
+// (Config, RuntimesAndRelayVariables).
 
 TEST(SettingsChildProcess, ExitStatusStdinAndNoInheritedEnvironment) {
   ::setenv("SETTINGS_UNIT_PARENT_SECRET", "leak", 1);
@@ -210,4 +196,4 @@ TEST(SettingsChildProcess, ATimeoutKillsTheWholeProcessGroup) {
 }
 
 }  // namespace
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

@@ -1,15 +1,13 @@
 // Names of settings and runtimes, and the environment variable a setting
-// becomes in a runtime's environment.
+// becomes in a runtime's environment. The one grammar of a setting name:
+// runtimes validate the names they consume with it, and providers/ the
+// names it stores (through runtimes/module.h).
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace secretsd::settings {
-
-// The reserved household whose integration secrets are the global
-// settings' values (migrations/0005_settings_in_keyring.sql).
-inline constexpr const char* kGlobalHousehold = "00000000-0000-0000-0000-000000000000";
+namespace secretsd::runtimes {
 
 // ^[A-Za-z][A-Za-z0-9_.-]{0,127}$ (the global_settings CHECK).
 bool valid_setting_name(std::string_view name);
@@ -19,4 +17,4 @@ bool valid_runtime_id(std::string_view id);
 // "llm.api-key" -> "LLM_API_KEY": upper-cased, every non-alphanumeric '_'.
 std::string env_var_name(std::string_view setting_name);
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace secretsd::settings {
+namespace secretsd::runtimes {
 
 struct ChildOutcome {
   enum class Kind { Exited, Signaled, TimedOut, SpawnFailed };
@@ -54,4 +54,4 @@ class ChildProcess {
 // Minimal environment for probes and restart commands.
 std::vector<std::string> base_child_environment();
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

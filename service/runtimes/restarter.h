@@ -1,6 +1,7 @@
-// restart_all_runtimes: restarts every runtime consuming a setting, at most
-// `parallelism` at a time, each bounded by `timeout` (a command's whole
-// process group is killed when it overruns), then checks its health_url.
+// The restarter behind RuntimesModule::restart_all (runtimes/module.h):
+// restarts every runtime consuming a setting, at most `parallelism` at a
+// time, each bounded by `timeout` (a command's whole process group is
+// killed when it overruns), then checks its health_url.
 // A runtime picks the new value up by reading GET /internal/runtime-env as
 // it starts; nothing here passes a value to it.
 #pragma once
@@ -9,10 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "settings/registry.h"
-#include "settings/runtimes.h"
+#include "runtimes/runtime.h"
 
-namespace secretsd::settings {
+namespace secretsd::runtimes {
 
 class Restarter {
  public:
@@ -41,4 +41,4 @@ class Restarter {
   const int parallelism_;
 };
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

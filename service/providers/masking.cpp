@@ -1,9 +1,9 @@
-#include "settings/masking.h"
+#include "providers/masking.h"
 
 #include <cstddef>
 #include <vector>
 
-namespace secretsd::settings {
+namespace secretsd::providers {
 namespace {
 
 constexpr std::string_view kFullMask = "\xE2\x80\xA2\xE2\x80\xA2\xE2\x80\xA2\xE2\x80\xA2";  // ••••
@@ -32,4 +32,4 @@ std::string mask_value(std::string_view value) {
   return out;
 }
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::providers

@@ -1,4 +1,4 @@
-#include "settings/registry.h"
+#include "runtimes/registry.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,7 +7,7 @@
 
 #include "db/tx.h"
 
-namespace secretsd::settings {
+namespace secretsd::runtimes {
 namespace {
 
 
@@ -37,12 +37,11 @@ nlohmann::json RestartOutcome::to_json() const {
           {"message", message}};
 }
 
-RuntimeRegistry::Registered RuntimeRegistry::register_runtime(const Runtime& r,
-                                                              const std::string& app_id) {
+Registration RuntimeRegistry::register_runtime(const Runtime& r, const std::string& app_id) {
   for (const auto& f : file_.runtimes) {
-    if (f.id == r.id) return Registered::Conflict;
+    if (f.id == r.id) return Registration::Conflict;
   }
-  db::Lease lease = pool_.acquire();
+  db::Lease lease = databases_.primary();
   return db::with_tx(lease, [&](pqxx::work& tx) {
     nlohmann::json settings = r.settings;
     nlohmann::json command = r.command;
@@ -58,13 +57,13 @@ RuntimeRegistry::Registered RuntimeRegistry::register_runtime(const Runtime& r,
         "WHERE t.app_id = EXCLUDED.app_id "
         "RETURNING (xmax = 0) AS created",
         r.id, app_id, settings.dump(), !r.command.empty(), command.dump(), r.url, r.health_url);
-    if (rows.empty()) return Registered::Conflict;
-    return rows[0][0].as<bool>() ? Registered::Created : Registered::Updated;
+    if (rows.empty()) return Registration::Conflict;
+    return rows[0][0].as<bool>() ? Registration::Created : Registration::Updated;
   });
 }
 
 std::vector<Runtime> RuntimeRegistry::stored(const std::string& where, const std::string& arg) {
-  db::Lease lease = pool_.acquire();
+  db::Lease lease = databases_.primary();
   return db::with_tx(lease, [&](pqxx::work& tx) {
     auto rows = tx.exec_params(std::string(kRuntimeColumns) + where + " ORDER BY id", arg);
     std::vector<Runtime> out;
@@ -110,7 +109,7 @@ SettingPolicy RuntimeRegistry::policy(const std::string& setting) const {
 void RuntimeRegistry::record(const std::vector<RestartOutcome>& outcomes,
                              const std::string& setting) {
   if (outcomes.empty()) return;
-  db::Lease lease = pool_.acquire();
+  db::Lease lease = databases_.primary();
   db::with_tx(lease, [&](pqxx::work& tx) {
     for (const auto& o : outcomes) {
       tx.exec_params(
@@ -124,7 +123,7 @@ void RuntimeRegistry::record(const std::vector<RestartOutcome>& outcomes,
 }
 
 std::map<std::string, nlohmann::json> RuntimeRegistry::last_outcomes() {
-  db::Lease lease = pool_.acquire();
+  db::Lease lease = databases_.primary();
   return db::with_tx(lease, [&](pqxx::work& tx) {
     auto rows = tx.exec(
         "SELECT runtime_id, status, message, duration_ms, setting, "
@@ -143,4 +142,4 @@ std::map<std::string, nlohmann::json> RuntimeRegistry::last_outcomes() {
   });
 }
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

@@ -1,4 +1,4 @@
-#include "settings/grants.h"
+#include "providers/grants.h"
 
 #include <algorithm>
 #include <chrono>
@@ -8,12 +8,12 @@
 
 #include "db/tx.h"
 
-namespace secretsd::settings {
+namespace secretsd::providers {
 namespace {
 }  // namespace
 
 std::optional<std::vector<std::string>> SettingGrants::of(const std::string& app_id) {
-  db::Lease lease = pool_.acquire();
+  db::Lease lease = databases_.primary();
   return db::with_tx(lease, [&](pqxx::work& tx) -> std::optional<std::vector<std::string>> {
     auto rows = tx.exec_params(
         "SELECT g.setting_name FROM secretsd.apps a "
@@ -30,7 +30,7 @@ std::optional<std::vector<std::string>> SettingGrants::of(const std::string& app
 }
 
 bool SettingGrants::replace(const std::string& app_id, const std::vector<std::string>& names) {
-  db::Lease lease = pool_.acquire();
+  db::Lease lease = databases_.primary();
   return db::with_tx(lease, [&](pqxx::work& tx) {
     // The app row is locked so a concurrent replace cannot interleave.
     auto app = tx.exec_params(
@@ -66,4 +66,4 @@ std::vector<std::string> granted_only(const std::vector<std::string>& wanted,
   return filtered(wanted, granted, true);
 }
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::providers

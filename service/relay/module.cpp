@@ -1,27 +1,23 @@
-#include "settings/relay.h"
+#include "relay/module.h"
 
-#include <chrono>
 #include <optional>
 #include <string>
 
 #include <pqxx/pqxx>
 
-#include "app.h"
 #include "db/tx.h"
-#include "http/json_io.h"
 
-namespace secretsd::settings {
+namespace secretsd::relay {
 namespace {
 
 constexpr const char* kContentType = "application/octet-stream";
 
-// The {node_id} path segment and whether `caller` may use its blob; the
-// error already sent otherwise.
-std::optional<std::string> authorized_node(http::Exchange& ex, const Caller& caller, db::Lease& lease) {
-  const std::string node_id = ex.req.matches[1].str();
-  if (caller.kind != CallerKind::User && caller.kind != CallerKind::Node) {
-    http::error_response(ex.res, 404, "Not found");
-    return std::nullopt;
+// The {node_id} path segment when `caller` may use its blob; else the
+// refusal (404 to anyone outside the node's household, 403 to a sibling node).
+std::string authorized_node(const api::Request& req, const api::Caller& caller, db::Lease& lease) {
+  const std::string node_id = req.path_capture(1);
+  if (caller.kind != api::CallerKind::User && caller.kind != api::CallerKind::Node) {
+    throw api::ApiError(404, "Not found");
   }
   auto rows = db::with_tx(lease, [&](pqxx::work& tx) {
     return tx.exec_params(
@@ -30,13 +26,9 @@ std::optional<std::string> authorized_node(http::Exchange& ex, const Caller& cal
   });
   const bool same_household =
       !rows.empty() && !caller.household_id.empty() && rows[0][0].as<std::string>() == caller.household_id;
-  if (!same_household) {
-    http::error_response(ex.res, 404, "Not found");
-    return std::nullopt;
-  }
-  if (caller.kind == CallerKind::Node && caller.node_id != node_id) {
-    http::error_response(ex.res, 403, "Only the node itself and its household's users may use its settings blob");
-    return std::nullopt;
+  if (!same_household) throw api::ApiError(404, "Not found");
+  if (caller.kind == api::CallerKind::Node && caller.node_id != node_id) {
+    throw api::ApiError(403, "Only the node itself and its household's users may use its settings blob");
   }
   return node_id;
 }
@@ -80,36 +72,49 @@ PutResult refused(int status, const char* message) {
 
 }  // namespace
 
+RelayOptions RelayOptions::from(const Config& config) {
+  RelayOptions options;
+  options.blob_max_bytes = config.settings_blob_max_bytes;
+  return options;
+}
+
+RelayModule::RelayModule(db::Databases& databases, RelayOptions options)
+    : databases_(databases), options_(options) {}
+
+void RelayModule::register_routes(api::Router& router) {
+  const std::string blob = "/api/v0/nodes/([^/]+)/settings-blob";
+  // Any caller; the relay answers 404 unless it is the node or its household.
+  router.put(blob, api::Access::AnyCaller,
+             [this](const api::Request& req, const api::Caller& caller) { return put_blob(req, caller); });
+  router.get(blob, api::Access::AnyCaller,
+             [this](const api::Request& req, const api::Caller& caller) { return get_blob(req, caller); });
+}
+
 // The route authenticated the caller before this leases: checking a node key
 // leases a connection of its own, and holding one while waiting for another
 // would let a burst of requests (even with bad keys) take the whole pool.
-void put_settings_blob(http::Exchange& ex, App& app, const Caller& caller, std::size_t max_bytes) {
-  db::Lease lease = app.pool->acquire();
-  auto node_id = authorized_node(ex, caller, lease);
-  if (!node_id) return;
+api::Reply RelayModule::put_blob(const api::Request& req, const api::Caller& caller) {
+  db::Lease lease = databases_.primary();
+  const std::string node_id = authorized_node(req, caller, lease);
 
-  const std::string type = ex.req.get_header_value("Content-Type");
+  const std::string type = req.header("Content-Type");
   if (type.compare(0, std::char_traits<char>::length(kContentType), kContentType) != 0) {
-    http::error_response(ex.res, 415, "Content-Type must be application/octet-stream");
-    return;
+    return api::Reply::error({415, "Content-Type must be application/octet-stream"});
   }
-  if (ex.body.empty()) {
-    http::error_response(ex.res, 400, "The settings blob must not be empty");
-    return;
+  const std::string& body = req.body();
+  if (body.empty()) return api::Reply::error({400, "The settings blob must not be empty"});
+  if (body.size() > options_.blob_max_bytes) {
+    return api::Reply::error({413, "The settings blob is too large"});
   }
-  if (ex.body.size() > max_bytes) {
-    http::error_response(ex.res, 413, "The settings blob is too large");
-    return;
-  }
-  const bool has_if_match = ex.req.has_header("If-Match");
-  const std::string if_match = trimmed(ex.req.get_header_value("If-Match"));
-  const bool if_none_match_any = trimmed(ex.req.get_header_value("If-None-Match")) == "*";
+  const bool has_if_match = req.has_header("If-Match");
+  const std::string if_match = trimmed(req.header("If-Match"));
+  const bool if_none_match_any = trimmed(req.header("If-None-Match")) == "*";
 
   PutResult r = db::with_tx(lease, [&](pqxx::work& tx) {
     PutResult out;
-    const pqxx::binarystring blob(ex.body);
+    const pqxx::binarystring blob(body);
     auto current = tx.exec_params(
-        "SELECT etag FROM secretsd.node_settings_blobs WHERE node_id = $1 FOR UPDATE", *node_id);
+        "SELECT etag FROM secretsd.node_settings_blobs WHERE node_id = $1 FOR UPDATE", node_id);
     pqxx::result written;
     if (!current.empty()) {
       const std::string etag = current[0][0].as<std::string>();
@@ -128,7 +133,7 @@ void put_settings_blob(http::Exchange& ex, App& app, const Caller& caller, std::
           "  updated_at = now(), updated_by = $3 "
           "WHERE node_id = $1 RETURNING etag, version, "
           "  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
-          *node_id, blob, caller.actor());
+          node_id, blob, caller.actor());
       out.status = 200;
     } else {
       if (has_if_match) {
@@ -141,7 +146,7 @@ void put_settings_blob(http::Exchange& ex, App& app, const Caller& caller, std::
           "FROM secretsd.nodes n WHERE n.node_id = $1 "
           "ON CONFLICT (node_id) DO NOTHING RETURNING etag, version, "
           "  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
-          *node_id, blob, caller.actor());
+          node_id, blob, caller.actor());
       if (written.empty()) {
         return refused(412, "A settings blob already exists for this node");
       }
@@ -152,43 +157,36 @@ void put_settings_blob(http::Exchange& ex, App& app, const Caller& caller, std::
     out.updated_at = written[0][2].as<std::string>();
     return out;
   });
-  if (r.status >= 400) {
-    http::error_response(ex.res, r.status, r.message);
-    return;
-  }
-  ex.res.set_header("ETag", r.etag);
-  http::json_response(ex.res, r.status,
-                      {{"data",
-                        {{"node_id", *node_id},
-                         {"version", r.version},
-                         {"etag", r.etag},
-                         {"size", ex.body.size()},
-                         {"updated_at", r.updated_at}}}});
+  if (r.status >= 400) return api::Reply::error({r.status, r.message});
+  return api::Reply::json(r.status, {{"data",
+                                      {{"node_id", node_id},
+                                       {"version", r.version},
+                                       {"etag", r.etag},
+                                       {"size", body.size()},
+                                       {"updated_at", r.updated_at}}}})
+      .with_header("ETag", r.etag);
 }
 
-void get_settings_blob(http::Exchange& ex, App& app, const Caller& caller) {
-  db::Lease lease = app.pool->acquire();
-  auto node_id = authorized_node(ex, caller, lease);
-  if (!node_id) return;
+api::Reply RelayModule::get_blob(const api::Request& req, const api::Caller& caller) {
+  db::Lease lease = databases_.primary();
+  const std::string node_id = authorized_node(req, caller, lease);
   auto rows = db::with_tx(lease, [&](pqxx::work& tx) {
     return tx.exec_params(
         "SELECT blob, etag, version FROM secretsd.node_settings_blobs WHERE node_id = $1",
-        *node_id);
+        node_id);
   });
-  if (rows.empty()) {
-    http::error_response(ex.res, 404, "No settings blob for this node");
-    return;
-  }
+  if (rows.empty()) return api::Reply::error({404, "No settings blob for this node"});
   const std::string etag = rows[0]["etag"].as<std::string>();
-  ex.res.set_header("ETag", etag);
-  ex.res.set_header("X-Settings-Blob-Version", rows[0]["version"].as<std::string>());
-  if (list_matches(ex.req.get_header_value("If-None-Match"), etag)) {
-    ex.res.status = 304;
-    return;
+  const std::string version = rows[0]["version"].as<std::string>();
+  if (list_matches(req.header("If-None-Match"), etag)) {
+    api::Reply not_modified;  // no body, no content type
+    not_modified.status = 304;
+    return not_modified.with_header("ETag", etag).with_header("X-Settings-Blob-Version", version);
   }
   const pqxx::binarystring blob(rows[0]["blob"]);
-  ex.res.status = 200;
-  ex.res.set_content(blob.str(), kContentType);
+  return api::Reply::text(200, blob.str(), kContentType)
+      .with_header("ETag", etag)
+      .with_header("X-Settings-Blob-Version", version);
 }
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::relay

@@ -1,29 +1,20 @@
-#include "settings/restarter.h"
+#include "runtimes/restarter.h"
 
 #include <algorithm>
 #include <atomic>
 #include <thread>
 
-#include <httplib.h>
-
 #include "metrics/metrics.h"
-#include "settings/child_process.h"
+#include "runtimes/child_process.h"
+#include "runtimes/loopback_client.h"
 
-namespace secretsd::settings {
+namespace secretsd::runtimes {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 long long ms_since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
-
-void set_timeouts(httplib::Client& client, std::chrono::milliseconds t) {
-  const auto sec = static_cast<time_t>(t.count() / 1000);
-  const auto usec = static_cast<time_t>((t.count() % 1000) * 1000);
-  client.set_connection_timeout(sec, usec);
-  client.set_read_timeout(sec, usec);
-  client.set_write_timeout(sec, usec);
 }
 
 }  // namespace
@@ -65,18 +56,16 @@ RestartOutcome Restarter::call_url(const Runtime& runtime, const std::string& se
     return out;
   }
   const auto start = Clock::now();
-  httplib::Client client(url->host, url->port);
-  set_timeouts(client, timeout_);
   nlohmann::json body = {{"runtime_id", runtime.id}, {"setting", setting}};
-  auto res = client.Post(url->path.c_str(), body.dump(), "application/json");
-  if (!res) {
+  auto status = loopback_post(*url, body.dump(), timeout_);
+  if (!status) {
     bool overran = ms_since(start) >= timeout_.count();
     out.status = overran ? "timeout" : "failed";
     out.message = overran ? "restart URL did not answer in time" : "restart URL unreachable";
-  } else if (res->status >= 200 && res->status < 300) {
+  } else if (*status >= 200 && *status < 300) {
     out.status = "ok";
   } else {
-    out.message = "restart URL answered HTTP " + std::to_string(res->status);
+    out.message = "restart URL answered HTTP " + std::to_string(*status);
   }
   return out;
 }
@@ -86,10 +75,9 @@ bool Restarter::healthy(const std::string& health_url) const {
   if (!url) return false;
   const auto deadline = Clock::now() + timeout_;
   while (Clock::now() < deadline) {
-    httplib::Client client(url->host, url->port);
-    set_timeouts(client, std::chrono::milliseconds(std::min<long long>(timeout_.count(), 2000)));
-    auto res = client.Get(url->path.c_str());
-    if (res && res->status >= 200 && res->status < 300) return true;
+    auto status =
+        loopback_get(*url, std::chrono::milliseconds(std::min<long long>(timeout_.count(), 2000)));
+    if (status && *status >= 200 && *status < 300) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return false;
@@ -125,4 +113,4 @@ std::vector<RestartOutcome> Restarter::restart_all(const std::vector<Runtime>& r
   return outcomes;
 }
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

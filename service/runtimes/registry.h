@@ -11,27 +11,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "db/pool.h"
-#include "settings/runtimes.h"
+#include "db/databases.h"
+#include "runtimes/runtime.h"
+#include "runtimes/runtimes.h"
 
-namespace secretsd::settings {
-
-struct RestartOutcome {
-  std::string runtime_id;
-  std::string status;  // ok | failed | timeout | skipped
-  long long duration_ms = 0;
-  std::string message;  // fixed texts and exit statuses only, never output
-  nlohmann::json to_json() const;
-};
+namespace secretsd::runtimes {
 
 class RuntimeRegistry {
  public:
-  RuntimeRegistry(db::ConnectionPool& pool, RuntimesFile file)
-      : pool_(pool), file_(std::move(file)) {}
+  RuntimeRegistry(db::Databases& databases, RuntimesFile file)
+      : databases_(databases), file_(std::move(file)) {}
 
-  enum class Registered { Created, Updated, Conflict };
   // Conflict: the id belongs to the file or to another app.
-  Registered register_runtime(const Runtime& r, const std::string& app_id);
+  Registration register_runtime(const Runtime& r, const std::string& app_id);
 
   std::optional<Runtime> find(const std::string& id);
   std::vector<Runtime> all();
@@ -47,8 +39,8 @@ class RuntimeRegistry {
  private:
   std::vector<Runtime> stored(const std::string& where, const std::string& arg);
 
-  db::ConnectionPool& pool_;
+  db::Databases& databases_;
   const RuntimesFile file_;
 };
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

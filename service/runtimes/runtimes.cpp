@@ -1,4 +1,4 @@
-#include "settings/runtimes.h"
+#include "runtimes/runtimes.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,9 +11,9 @@
 #include <stdexcept>
 
 #include "http/json_io.h"
-#include "settings/names.h"
+#include "runtimes/names.h"
 
-namespace secretsd::settings {
+namespace secretsd::runtimes {
 namespace {
 
 constexpr std::size_t kMaxArgs = 64;
@@ -215,4 +215,4 @@ nlohmann::json runtime_json(const Runtime& r) {
           {"source", r.from_config ? "config" : "api"}};
 }
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

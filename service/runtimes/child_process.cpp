@@ -1,4 +1,4 @@
-#include "settings/child_process.h"
+#include "runtimes/child_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <thread>
 
-namespace secretsd::settings {
+namespace secretsd::runtimes {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -168,4 +168,4 @@ ChildOutcome ChildProcess::wait(std::chrono::milliseconds timeout) {
   }
 }
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

@@ -29,33 +29,13 @@
 
 #include <nlohmann/json.hpp>
 
-namespace secretsd::settings {
+#include "runtimes/runtime.h"
 
-struct Runtime {
-  std::string id;
-  std::vector<std::string> settings;  // names consumed
-  std::vector<std::string> command;   // argv; empty for a URL runtime
-  std::string url;                    // restart URL; empty for a command runtime
-  std::string health_url;             // optional
-  bool from_config = false;
-  std::string app_id;                 // registering app (API) / allowed reader (file)
-  bool consumes(const std::string& setting) const;
-};
-
-struct SettingPolicy {
-  std::vector<std::string> probe;  // argv; empty: no probe
-  bool canary = false;
-};
+namespace secretsd::runtimes {
 
 struct RuntimesFile {
   std::vector<Runtime> runtimes;
   std::map<std::string, SettingPolicy> settings;
-};
-
-// An error to answer with: status + fixed message (never echoes input).
-struct PolicyError {
-  int status = 400;
-  std::string message;
 };
 
 // Throws std::runtime_error (naming the file, not its content) when the
@@ -85,4 +65,4 @@ std::optional<LoopbackUrl> parse_loopback_url(const std::string& url);
 // The JSON an admin sees for a runtime (argv and URLs are not secrets).
 nlohmann::json runtime_json(const Runtime& r);
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

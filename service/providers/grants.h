@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "db/pool.h"
+#include "db/databases.h"
 
-namespace secretsd::settings {
+namespace secretsd::providers {
 
 class SettingGrants {
  public:
-  explicit SettingGrants(db::ConnectionPool& pool) : pool_(pool) {}
+  explicit SettingGrants(db::Databases& databases) : databases_(databases) {}
 
   // The app's granted setting names, sorted; nullopt if there is no such
   // (unrevoked) app.
@@ -24,7 +24,7 @@ class SettingGrants {
   bool replace(const std::string& app_id, const std::vector<std::string>& names);
 
  private:
-  db::ConnectionPool& pool_;
+  db::Databases& databases_;
 };
 
 // The names in `wanted` that `granted` (sorted) lacks / holds, in wanted's
@@ -34,4 +34,4 @@ std::vector<std::string> ungranted(const std::vector<std::string>& wanted,
 std::vector<std::string> granted_only(const std::vector<std::string>& wanted,
                                       const std::vector<std::string>& granted);
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::providers

@@ -14,11 +14,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "db/pool.h"
+#include "db/databases.h"
 
-namespace secretsd::settings {
+namespace secretsd::providers {
 
 inline constexpr const char* kNotifyChannel = "pgsecrets_settings";
+
+// The reserved household whose integration secrets are the global
+// settings' values (migrations/0005_settings_in_keyring.sql).
+inline constexpr const char* kGlobalHousehold = "00000000-0000-0000-0000-000000000000";
 
 struct SettingView {
   std::string name;
@@ -33,7 +37,7 @@ struct SettingView {
 
 class SettingsStore {
  public:
-  explicit SettingsStore(db::ConnectionPool& pool) : pool_(pool) {}
+  explicit SettingsStore(db::Databases& databases) : databases_(databases) {}
 
   std::vector<SettingView> list();
   std::optional<SettingView> get(const std::string& name);
@@ -61,7 +65,7 @@ class SettingsStore {
                                             const std::string& actor);
 
  private:
-  db::ConnectionPool& pool_;
+  db::Databases& databases_;
 };
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::providers

@@ -1,6 +1,6 @@
-#include "settings/names.h"
+#include "runtimes/names.h"
 
-namespace secretsd::settings {
+namespace secretsd::runtimes {
 namespace {
 
 bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
@@ -36,4 +36,4 @@ std::string env_var_name(std::string_view setting_name) {
   return out;
 }
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::runtimes

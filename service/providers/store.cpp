@@ -1,14 +1,13 @@
-#include "settings/store.h"
+#include "providers/store.h"
 
 #include <chrono>
 
 #include <pqxx/pqxx>
 
 #include "db/tx.h"
-#include "settings/masking.h"
-#include "settings/names.h"
+#include "providers/masking.h"
 
-namespace secretsd::settings {
+namespace secretsd::providers {
 namespace {
 
 
@@ -73,8 +72,8 @@ bool remove_in(pqxx::work& tx, const std::string& name) {
 }
 
 template <typename Fn>
-auto in_global_tx(db::ConnectionPool& pool, const std::string& actor, Fn&& fn) {
-  db::Lease lease = pool.acquire();
+auto in_global_tx(db::Databases& databases, const std::string& actor, Fn&& fn) {
+  db::Lease lease = databases.primary();
   return db::with_household_tx(lease, kGlobalHousehold, actor, "", std::forward<Fn>(fn));
 }
 
@@ -91,7 +90,7 @@ nlohmann::json SettingView::to_json() const {
 }
 
 std::vector<SettingView> SettingsStore::list() {
-  return in_global_tx(pool_, "admin", [&](pqxx::work& tx) {
+  return in_global_tx(databases_, "admin", [&](pqxx::work& tx) {
     auto rows = tx.exec(std::string(kSelectViews) + "ORDER BY g.name");
     std::vector<SettingView> out;
     for (const auto& row : rows) out.push_back(view_of(row));
@@ -100,7 +99,7 @@ std::vector<SettingView> SettingsStore::list() {
 }
 
 std::optional<SettingView> SettingsStore::get(const std::string& name) {
-  return in_global_tx(pool_, "admin", [&](pqxx::work& tx) -> std::optional<SettingView> {
+  return in_global_tx(databases_, "admin", [&](pqxx::work& tx) -> std::optional<SettingView> {
     auto rows = tx.exec_params(std::string(kSelectViews) + "AND g.name = $1", name);
     if (rows.empty()) return std::nullopt;
     return view_of(rows[0]);
@@ -111,7 +110,7 @@ SettingsStore::Saved SettingsStore::save(const std::string& name, const std::str
                                          bool is_sensitive,
                                          const std::optional<std::string>& description,
                                          const std::string& actor) {
-  return in_global_tx(pool_, actor, [&](pqxx::work& tx) {
+  return in_global_tx(databases_, actor, [&](pqxx::work& tx) {
     // The metadata row first: its lock serialises the changes of one setting.
     auto rows = tx.exec_params(
         "INSERT INTO secretsd.global_settings AS g (name, is_sensitive, description, updated_by) "
@@ -135,13 +134,13 @@ SettingsStore::Saved SettingsStore::save(const std::string& name, const std::str
 }
 
 bool SettingsStore::remove(const std::string& name, const std::string& actor) {
-  return in_global_tx(pool_, actor, [&](pqxx::work& tx) { return remove_in(tx, name); });
+  return in_global_tx(databases_, actor, [&](pqxx::work& tx) { return remove_in(tx, name); });
 }
 
 SettingsStore::RollbackOutcome SettingsStore::rollback(const std::string& name,
                                                       const std::string& actor,
                                                       bool delete_if_none) {
-  return in_global_tx(pool_, actor, [&](pqxx::work& tx) {
+  return in_global_tx(databases_, actor, [&](pqxx::work& tx) {
     auto setting = tx.exec_params(
         "SELECT secret_key FROM secretsd.global_settings WHERE name = $1 FOR UPDATE", name);
     if (setting.empty()) return RollbackOutcome::NotFound;
@@ -183,7 +182,7 @@ SettingsStore::RollbackOutcome SettingsStore::rollback(const std::string& name,
 
 std::map<std::string, std::string> SettingsStore::values(const std::vector<std::string>& names,
                                                          const std::string& actor) {
-  return in_global_tx(pool_, actor, [&](pqxx::work& tx) {
+  return in_global_tx(databases_, actor, [&](pqxx::work& tx) {
     nlohmann::json list = names;
     auto rows = tx.exec_params(
         "SELECT g.name, secrets.get_secret(g.secret_key, 'integration') AS clear "
@@ -198,4 +197,4 @@ std::map<std::string, std::string> SettingsStore::values(const std::vector<std::
   });
 }
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::providers

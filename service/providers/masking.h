@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace secretsd::settings {
+namespace secretsd::providers {
 
 // Counted in characters (UTF-8 code points):
 //   fewer than 12     -> "••••"               (any hint would be a big fraction)
@@ -14,4 +14,4 @@ namespace secretsd::settings {
 // So at most 7 characters, and never more than a third of the value, show.
 std::string mask_value(std::string_view value);
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::providers

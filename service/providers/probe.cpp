@@ -1,13 +1,13 @@
-#include "settings/probe.h"
+#include "providers/probe.h"
 
-namespace secretsd::settings {
+namespace secretsd::providers {
 
 ChildOutcome run_probe(const std::vector<std::string>& argv, const std::string& setting_name,
                        const std::string& candidate, std::chrono::milliseconds timeout) {
-  auto env = base_child_environment();
+  auto env = runtimes::base_child_environment();
   env.push_back("PGSECRETS_SETTING_NAME=" + setting_name);
-  ChildProcess child(argv, env, candidate);
+  runtimes::ChildProcess child(argv, env, candidate);
   return child.wait(timeout);
 }
 
-}  // namespace secretsd::settings
+}  // namespace secretsd::providers
