@@ -22,6 +22,9 @@ struct Reply {
   // nothing is written; once the transport is done with the request it
   // hands the socket to this callee, which owns it from then on.
   std::function<void(int fd)> take_over;
+  // The access log's "actor" when the handler itself identified the caller
+  // on a public route (a sign-in names a user); empty: the router's.
+  std::string actor_kind;
 
   // Writes `body` as JSON (invalid UTF-8 replaced, never thrown).
   static Reply json(int status, const nlohmann::json& body);
@@ -34,6 +37,10 @@ struct Reply {
 
   Reply& with_header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+  Reply& with_actor_kind(std::string kind) {
+    actor_kind = std::move(kind);
     return *this;
   }
 };
