@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "api/router.h"
-#include "crypto/keyed_hash.h"
 
 namespace secretsd::accounts {
 namespace {
