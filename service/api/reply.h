@@ -23,6 +23,9 @@ struct Reply {
   // this callee, which owns it from then on; the reply itself is sent only
   // if the server stops before the hand-over.
   std::function<void(int fd)> take_over;
+  // The access log's "actor" when the handler itself identified the caller
+  // on a public route (a sign-in names a user); empty: the router's.
+  std::string actor_kind;
 
   // Writes `body` as JSON (invalid UTF-8 replaced, never thrown).
   static Reply json(int status, const nlohmann::json& body);
@@ -35,6 +38,10 @@ struct Reply {
 
   Reply& with_header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+  Reply& with_actor_kind(std::string kind) {
+    actor_kind = std::move(kind);
     return *this;
   }
 };

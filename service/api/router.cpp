@@ -6,6 +6,7 @@ namespace secretsd::api {
 namespace {
 
 void write(const Reply& reply, http::Exchange& ex) {
+  if (!reply.actor_kind.empty()) ex.actor_kind = reply.actor_kind;
   // A stream's reply is what the client gets if the server stops before
   // the hand-over.
   if (reply.take_over) ex.hand_over = reply.take_over;

@@ -153,7 +153,7 @@ HubOptions hub_options(const Config& config) {
 EventsModule::EventsModule(db::Databases& databases, ChangeHub& hub, const Config& config)
     : databases_(databases),
       hub_(hub),
-      options_{config.stream_replay_max_events, config.stream_replay_max_age_s} {}
+      options_{config.stream_replay_max_events, static_cast<double>(config.stream_replay_max_age_s)} {}
 
 void EventsModule::register_routes(api::Router& router) {
   router.get("/api/secrets/events", api::Access::Household,

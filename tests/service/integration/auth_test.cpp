@@ -825,7 +825,7 @@ TEST_F(AuthTest, OutputNeverContainsCredentials) {
 namespace secretsd::it {
 namespace {
 
-// One check guards every route (auth/access.h), so every family of routes
+// One check guards every route (api/access.h), so every family of routes
 // refuses in the same words: no credentials, bad credentials, and a valid
 // caller of the wrong kind.
 TEST_F(AuthTest, EveryRouteFamilyRefusesInTheSameWords) {

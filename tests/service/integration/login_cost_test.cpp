@@ -17,12 +17,14 @@
 
 #include <gtest/gtest.h>
 
-#include "app.h"
-#include "auth/router.h"
-#include "auth/routes.h"
+#include "accounts/module.h"
+#include "api/router.h"
 #include "crypto/password_stats.h"
 #include "config/config.h"
+#include "db/databases.h"
 #include "harness.h"
+#include "identity/authenticator.h"
+#include "identity/tokens.h"
 #include "response_recorder.h"
 #include "http/server.h"
 
@@ -33,8 +35,8 @@ using nlohmann::json;
 
 class LoginCostTest : public SecretsdTest {};
 
-// The auth routes of an App built in this process, served on a port the
-// kernel picked; stopped and joined on destruction.
+// The accounts module built in this process as main() builds it, served on
+// a port the kernel picked; stopped and joined on destruction.
 class InProcessAuth {
  public:
   explicit InProcessAuth(const Env& extra_env) {
@@ -45,9 +47,20 @@ class InProcessAuth {
       return it->second;
     });
     if (!loaded.config) throw std::runtime_error("the test configuration does not load");
-    app_ = make_app(std::move(*loaded.config));
-    router_ = std::make_unique<Router>(server_, *app_);
-    register_auth_routes(*router_);
+    const Config& config = *loaded.config;
+    db::DatabaseOptions databases;
+    databases.primary_url = config.database_url;
+    databases.pool_size = static_cast<std::size_t>(config.pool_size);
+    databases_ = std::make_unique<db::Databases>(databases);
+    const std::string pepper = identity::derive_credential_pepper(config.auth_secret_key);
+    authenticator_ = std::make_unique<identity::CredentialAuthenticator>(
+        *databases_, identity::token_options(config), config.admin_api_key, pepper);
+    router_ = std::make_unique<api::Router>(
+        server_, *authenticator_,
+        api::AccessPolicy{config.metrics_token, config.admin_api_key.has_value()});
+    accounts_ = std::make_unique<accounts::AccountsModule>(
+        *databases_, accounts::accounts_options(config), pepper);
+    accounts_->register_routes(*router_);
     port_ = server_.bind_to_any_port("127.0.0.1");
     if (port_ <= 0) throw std::runtime_error("cannot bind the in-process server");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -59,7 +72,6 @@ class InProcessAuth {
   InProcessAuth(const InProcessAuth&) = delete;
   InProcessAuth& operator=(const InProcessAuth&) = delete;
 
-  App& app() { return *app_; }
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port_);
     record_responses(c);  // checked against the OpenAPI document too
@@ -67,9 +79,11 @@ class InProcessAuth {
   }
 
  private:
-  std::unique_ptr<App> app_;
+  std::unique_ptr<db::Databases> databases_;
+  std::unique_ptr<identity::CredentialAuthenticator> authenticator_;
   http::Server server_;
-  std::unique_ptr<Router> router_;
+  std::unique_ptr<api::Router> router_;
+  std::unique_ptr<accounts::AccountsModule> accounts_;
   int port_ = 0;
   std::thread thread_;
 };
@@ -102,7 +116,7 @@ double median(std::vector<double> v) {
 TEST_F(LoginCostTest, UnknownEmailCostsOneVerificationLikeAWrongPassword) {
   InProcessAuth auth({{"SECRETSD_ARGON2_OPSLIMIT", "2"},
                       {"SECRETSD_ARGON2_MEMLIMIT", std::to_string(19u << 20)}});
-  // Registered through these routes, so its hash has this App's cost.
+  // Registered through these routes, so its hash has this module's cost.
   const std::string email = "cost-" + unique_suffix() + "@example.test";
   auto c = auth.client();
   auto reg = c.Post("/api/v0/auth/register",

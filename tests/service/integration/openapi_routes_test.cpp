@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app.h"
-#include "auth/router.h"
+#include "api/router.h"
 #include "events/change_hub.h"
 #include "events/routes.h"
 #include "config/config.h"

@@ -1,4 +1,4 @@
-#include "auth/api_keys.h"
+#include "identity/api_keys.h"
 
 #include <set>
 
@@ -9,6 +9,9 @@
 
 namespace secretsd {
 namespace {
+
+using identity::kMaxNodeApiKeyHeaderBytes;
+using identity::parse_node_api_key;
 
 const std::string kPepper = "pepper-key-for-tests-0123456789abcdef";
 

@@ -1,12 +1,21 @@
-// Pure checks behind the auth endpoints (auth/validation.h).
+// Pure checks behind the auth endpoints (accounts/validation.h,
+// identity/validation.h).
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "auth/validation.h"
+#include "accounts/validation.h"
+#include "identity/validation.h"
 
 namespace secretsd {
 namespace {
+
+using accounts::is_valid_email;
+using accounts::is_valid_household_name;
+using accounts::is_valid_password;
+using identity::is_uuid;
+using identity::is_valid_app_id;
+using identity::is_valid_node_id;
 
 TEST(AuthValidation, AcceptsOrdinaryEmails) {
   for (const char* email : {"a@b.co", "first.last+tag@example.com", "X_Y-z@sub.domain.org",

@@ -1,7 +1,7 @@
 // The shared rate limiter against a real PostgreSQL (migrations/0006 and
 // 0010):
 // every connection here stands for another secretsd instance.
-#include "auth/rate_limiter.h"
+#include "accounts/rate_limiter.h"
 
 #include <atomic>
 #include <fstream>
@@ -17,6 +17,8 @@
 
 namespace secretsd {
 namespace {
+
+using accounts::RateLimiter;
 
 using namespace std::chrono_literals;
 using std::chrono::seconds;

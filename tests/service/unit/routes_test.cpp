@@ -1,5 +1,5 @@
 // The route table: every route secretsd serves is registered through
-// register_routes() with who may call it (auth/router.h). These tests pin
+// register_routes() with who may call it (api/router.h). These tests pin
 // the declarations, so that a route made public, or opened to the wrong kind
 // of caller, fails here rather than in a penetration test. No database: the
 // App opens no connection until a request needs one.
@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "app.h"
-#include "auth/router.h"
+#include "api/router.h"
 #include "events/change_hub.h"
 #include "events/routes.h"
 #include "http/server.h"

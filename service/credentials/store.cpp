@@ -1,21 +1,11 @@
-#include "auth/credential_store.h"
+#include "credentials/store.h"
 
-#include <nlohmann/json.hpp>
-#include <pqxx/nontransaction>
+#include <pqxx/except>
 
-#include "auth/statement.h"
+#include "db/statement.h"
 
-namespace secretsd::credential_store {
+namespace secretsd::credentials::store {
 namespace {
-
-constexpr const char* kFindNode =
-    "SELECT household_id, key_hash FROM secretsd.nodes WHERE node_id = $1 AND revoked_at IS NULL";
-
-constexpr const char* kFindApp = R"(
-SELECT a.key_hash,
-       EXISTS (SELECT 1 FROM secretsd.app_households h
-                WHERE h.app_id = a.app_id AND h.household_id = NULLIF($2, '')::uuid)
-  FROM secretsd.apps a WHERE a.app_id = $1 AND a.revoked_at IS NULL)";
 
 // A revoked app id may be issued again; an active one is a conflict.
 constexpr const char* kCreateApp = R"(
@@ -92,26 +82,12 @@ WriteOutcome found_if(bool found) { return found ? WriteOutcome::Ok : WriteOutco
 
 }  // namespace
 
-
-std::optional<NodeRecord> find_node(db::Lease& lease, const std::string& node_id) {
-  auto r = exec_params(lease, kFindNode, node_id);
-  if (r.empty()) return std::nullopt;
-  return NodeRecord{r[0][0].as<std::string>(), r[0][1].as<std::string>()};
-}
-
-std::optional<AppRecord> find_app(db::Lease& lease, const std::string& app_id,
-                                  const std::string& household_id) {
-  auto r = exec_params(lease, kFindApp, app_id, household_id);
-  if (r.empty()) return std::nullopt;
-  return AppRecord{r[0][0].as<std::string>(), r[0][1].as<bool>()};
-}
-
 WriteOutcome create_app(db::Lease& lease, const std::string& app_id, const std::string& key_hash,
                         const std::string& description,
                         const std::vector<std::string>& household_ids) {
   try {
-    auto r = exec_params(lease, kCreateApp, app_id, key_hash, description,
-                           uuid_array(household_ids));
+    auto r = db::exec_params(lease, kCreateApp, app_id, key_hash, description,
+                             uuid_array(household_ids));
     return r.at(0)[0].as<long>() == 1 ? WriteOutcome::Ok : WriteOutcome::Conflict;
   } catch (const pqxx::foreign_key_violation&) {
     return WriteOutcome::UnknownHousehold;
@@ -119,17 +95,17 @@ WriteOutcome create_app(db::Lease& lease, const std::string& app_id, const std::
 }
 
 WriteOutcome rotate_app(db::Lease& lease, const std::string& app_id, const std::string& key_hash) {
-  return found_if(!exec_params(lease, kRotateApp, app_id, key_hash).empty());
+  return found_if(!db::exec_params(lease, kRotateApp, app_id, key_hash).empty());
 }
 
 WriteOutcome revoke_app(db::Lease& lease, const std::string& app_id) {
-  return found_if(exec_params(lease, kRevokeApp, app_id).at(0)[0].as<long>() == 1);
+  return found_if(db::exec_params(lease, kRevokeApp, app_id).at(0)[0].as<long>() == 1);
 }
 
 WriteOutcome set_app_households(db::Lease& lease, const std::string& app_id,
                                 const std::vector<std::string>& household_ids) {
   try {
-    auto r = exec_params(lease, kSetAppHouseholds, app_id, uuid_array(household_ids));
+    auto r = db::exec_params(lease, kSetAppHouseholds, app_id, uuid_array(household_ids));
     return found_if(r.at(0)[0].as<long>() == 1);
   } catch (const pqxx::foreign_key_violation&) {
     return WriteOutcome::UnknownHousehold;
@@ -140,7 +116,7 @@ WriteOutcome create_node(db::Lease& lease, const std::string& node_id,
                          const std::string& household_id, const std::string& key_hash,
                          const std::string& description) {
   try {
-    auto r = exec_params(lease, kCreateNode, node_id, household_id, key_hash, description);
+    auto r = db::exec_params(lease, kCreateNode, node_id, household_id, key_hash, description);
     return r.empty() ? WriteOutcome::Conflict : WriteOutcome::Ok;
   } catch (const pqxx::foreign_key_violation&) {
     return WriteOutcome::UnknownHousehold;
@@ -149,37 +125,14 @@ WriteOutcome create_node(db::Lease& lease, const std::string& node_id,
 
 WriteOutcome rotate_node(db::Lease& lease, const std::string& node_id, const std::string& key_hash,
                          std::string& household_id) {
-  auto r = exec_params(lease, kRotateNode, node_id, key_hash);
+  auto r = db::exec_params(lease, kRotateNode, node_id, key_hash);
   if (r.empty()) return WriteOutcome::NotFound;
   household_id = r[0][0].as<std::string>();
   return WriteOutcome::Ok;
 }
 
 WriteOutcome revoke_node(db::Lease& lease, const std::string& node_id) {
-  return found_if(!exec_params(lease, kRevokeNode, node_id).empty());
+  return found_if(!db::exec_params(lease, kRevokeNode, node_id).empty());
 }
 
-std::vector<std::string> no_longer_allowed(pqxx::connection& conn,
-                                           const std::vector<ActingCaller>& callers) {
-  // Passed as JSON: ids are validated, but a text[] literal would need its
-  // own quoting rules.
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& c : callers) list.push_back({{"actor", c.actor}, {"household", c.household_id}});
-  static const char* kSql = R"(
-SELECT c.actor FROM jsonb_to_recordset($1::jsonb) AS c(actor text, household uuid)
- WHERE NOT CASE split_part(c.actor, ':', 1)
-   WHEN 'node' THEN EXISTS (SELECT 1 FROM secretsd.nodes n
-                             WHERE n.node_id = substr(c.actor, 6) AND n.revoked_at IS NULL
-                               AND n.household_id = c.household)
-   WHEN 'app' THEN EXISTS (SELECT 1 FROM secretsd.apps a
-                             JOIN secretsd.app_households h ON h.app_id = a.app_id
-                            WHERE a.app_id = substr(c.actor, 5) AND a.revoked_at IS NULL
-                              AND h.household_id = c.household)
-   ELSE true END)";
-  pqxx::nontransaction tx(conn);
-  std::vector<std::string> out;
-  for (const auto& row : tx.exec_params(kSql, list.dump())) out.push_back(row[0].as<std::string>());
-  return out;
-}
-
-}  // namespace secretsd::credential_store
+}  // namespace secretsd::credentials::store

@@ -1,11 +1,12 @@
-// Shape checks for values arriving in auth requests. Pure functions, so they
-// are unit-tested without a server (tests/service/unit/auth_routes_test.cpp).
+// Shape checks for what a person sends to register: an e-mail address, a
+// password and a household name. Pure functions, unit-tested without a
+// server (tests/service/unit/auth_routes_test.cpp).
 #pragma once
 
 #include <cstddef>
 #include <string_view>
 
-namespace secretsd {
+namespace secretsd::accounts {
 
 inline constexpr std::size_t kMinPasswordBytes = 8;
 inline constexpr std::size_t kMaxPasswordBytes = 1024;
@@ -23,11 +24,4 @@ bool is_valid_password(std::string_view password);
 // 1..200 bytes, no control characters.
 bool is_valid_household_name(std::string_view name);
 
-// Canonical 8-4-4-4-12 hex form, either case.
-bool is_uuid(std::string_view text);
-
-// Same rules as the CHECK constraints in migrations/0001_auth.sql.
-bool is_valid_app_id(std::string_view app_id);    // ^[a-z0-9][a-z0-9._-]{0,63}$
-bool is_valid_node_id(std::string_view node_id);  // ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$
-
-}  // namespace secretsd
+}  // namespace secretsd::accounts

@@ -1,6 +1,6 @@
-#include "auth/api_keys.h"
+#include "identity/api_keys.h"
 
-namespace secretsd {
+namespace secretsd::identity {
 namespace {
 
 bool is_visible_ascii(std::string_view text) {
@@ -25,4 +25,4 @@ std::optional<NodeApiKey> parse_node_api_key(std::string_view header_value) {
   return parsed;
 }
 
-}  // namespace secretsd
+}  // namespace secretsd::identity

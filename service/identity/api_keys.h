@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace secretsd {
+namespace secretsd::identity {
 
 inline constexpr std::size_t kMaxNodeApiKeyHeaderBytes = 512;
 
@@ -22,4 +22,4 @@ struct NodeApiKey {
 // (controls, spaces, non-ASCII).
 std::optional<NodeApiKey> parse_node_api_key(std::string_view header_value);
 
-}  // namespace secretsd
+}  // namespace secretsd::identity

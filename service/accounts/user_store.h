@@ -11,8 +11,7 @@
 
 #include "db/pool.h"
 
-namespace secretsd::user_store {
-
+namespace secretsd::accounts::user_store {
 
 struct Account {
   std::string user_id;
@@ -78,4 +77,4 @@ std::string create_invite(db::Lease& lease, const std::string& code_hash,
                           const std::string& household_id, const std::string& created_by,
                           const std::string& role, int valid_hours);
 
-}  // namespace secretsd::user_store
+}  // namespace secretsd::accounts::user_store

@@ -1,12 +1,12 @@
-#include "auth/rate_limiter.h"
+#include "accounts/rate_limiter.h"
 
 #include <stdexcept>
 
-#include "auth/statement.h"
 #include "crypto/keyed_hash.h"
+#include "db/statement.h"
 #include "metrics/metrics.h"
 
-namespace secretsd {
+namespace secretsd::accounts {
 
 RateLimiter::RateLimiter(std::string name, RateLimit limit, std::string key_pepper)
     : name_(std::move(name)),
@@ -26,15 +26,15 @@ std::string RateLimiter::key_hash(const std::string& key) const {
 }
 
 std::int64_t RateLimiter::take(db::Lease& lease, const std::string& key) const {
-  auto r = exec_params(lease, "SELECT secretsd.rate_limit_take($1, $2, $3::int, $4::interval)",
-                       bucket_, key_hash(key), static_cast<long>(limit_.max_events), window_);
+  auto r = db::exec_params(lease, "SELECT secretsd.rate_limit_take($1, $2, $3::int, $4::interval)",
+                           bucket_, key_hash(key), static_cast<long>(limit_.max_events), window_);
   const std::int64_t wait = r.at(0)[0].as<std::int64_t>();
   if (wait > 0) metrics::global().rate_limit_refused(name_);
   return wait;
 }
 
 void RateLimiter::reset(db::Lease& lease, const std::string& key) const {
-  exec_params(lease, "SELECT secretsd.rate_limit_reset($1, $2)", bucket_, key_hash(key));
+  db::exec_params(lease, "SELECT secretsd.rate_limit_reset($1, $2)", bucket_, key_hash(key));
 }
 
-}  // namespace secretsd
+}  // namespace secretsd::accounts

@@ -1,8 +1,8 @@
-#include "auth/user_store.h"
+#include "accounts/user_store.h"
 
-#include "auth/statement.h"
+#include "db/statement.h"
 
-namespace secretsd::user_store {
+namespace secretsd::accounts::user_store {
 namespace {
 
 #define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -72,38 +72,37 @@ Account account_from(const pqxx::row& row) {
 
 }  // namespace
 
-
 Account create_owner(db::Lease& lease, const std::string& household_name, const std::string& email,
                      const std::string& password_hash, const std::string& refresh_hash,
                      int refresh_days) {
-  auto r = exec_params(lease, kCreateOwner, household_name, email, password_hash, refresh_hash,
-                         refresh_days);
+  auto r = db::exec_params(lease, kCreateOwner, household_name, email, password_hash, refresh_hash,
+                           refresh_days);
   return account_from(r.at(0));
 }
 
 std::optional<Account> create_invited(db::Lease& lease, const std::string& invite_hash,
                                       const std::string& email, const std::string& password_hash,
                                       const std::string& refresh_hash, int refresh_days) {
-  auto r = exec_params(lease, kCreateInvited, invite_hash, email, password_hash, refresh_hash,
-                         refresh_days);
+  auto r = db::exec_params(lease, kCreateInvited, invite_hash, email, password_hash, refresh_hash,
+                           refresh_days);
   if (r.empty()) return std::nullopt;
   return account_from(r[0]);
 }
 
 std::optional<LoginRecord> find_login(db::Lease& lease, const std::string& email) {
-  auto r = exec_params(lease, kFindLogin, email);
+  auto r = db::exec_params(lease, kFindLogin, email);
   if (r.empty()) return std::nullopt;
   return LoginRecord{account_from(r[0]), r[0][3].as<std::string>()};
 }
 
 void start_session(db::Lease& lease, const std::string& user_id, const std::string& refresh_hash,
                    int refresh_days, const std::string& new_password_hash) {
-  exec_params(lease, kStartSession, user_id, refresh_hash, refresh_days, new_password_hash);
+  db::exec_params(lease, kStartSession, user_id, refresh_hash, refresh_days, new_password_hash);
 }
 
 Rotation rotate_refresh(db::Lease& lease, const std::string& presented_hash,
                         const std::string& new_hash, int refresh_days, int grace_seconds) {
-  auto r = exec_params(lease, kRotate, presented_hash, new_hash, refresh_days, grace_seconds);
+  auto r = db::exec_params(lease, kRotate, presented_hash, new_hash, refresh_days, grace_seconds);
   Rotation rotation;
   if (r.empty()) return rotation;
   auto outcome = r[0][0].as<std::string>();
@@ -123,12 +122,12 @@ Rotation rotate_refresh(db::Lease& lease, const std::string& presented_hash,
 }
 
 void revoke_family(db::Lease& lease, const std::string& token_hash) {
-  exec_params(lease, kRevokeFamily, token_hash);
+  db::exec_params(lease, kRevokeFamily, token_hash);
 }
 
 std::optional<UserProfile> find_user(db::Lease& lease, const std::string& user_id,
                                      const std::string& household_id) {
-  auto r = exec_params(lease, kFindUser, user_id, household_id);
+  auto r = db::exec_params(lease, kFindUser, user_id, household_id);
   if (r.empty()) return std::nullopt;
   const auto& row = r[0];
   return UserProfile{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
@@ -138,9 +137,9 @@ std::optional<UserProfile> find_user(db::Lease& lease, const std::string& user_i
 std::string create_invite(db::Lease& lease, const std::string& code_hash,
                           const std::string& household_id, const std::string& created_by,
                           const std::string& role, int valid_hours) {
-  auto r = exec_params(lease, kCreateInvite, code_hash, household_id, created_by, role,
-                         valid_hours);
+  auto r = db::exec_params(lease, kCreateInvite, code_hash, household_id, created_by, role,
+                           valid_hours);
   return r.at(0)[0].as<std::string>();
 }
 
-}  // namespace secretsd::user_store
+}  // namespace secretsd::accounts::user_store

@@ -12,7 +12,7 @@
 
 #include "db/pool.h"
 
-namespace secretsd {
+namespace secretsd::accounts {
 
 struct RateLimit {
   std::uint32_t max_events = 10;    // bucket size: burst allowed at once
@@ -49,4 +49,4 @@ class RateLimiter {
   std::string window_;  // the window as a PostgreSQL interval literal
 };
 
-}  // namespace secretsd
+}  // namespace secretsd::accounts
