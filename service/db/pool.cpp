@@ -135,7 +135,7 @@ std::unique_ptr<pqxx::connection> ConnectionPool::open_connection() {
 #pragma GCC diagnostic pop
   // Errors carry their SQLSTATE and structured fields (schema, table,
   // column) in their text, so callers map them by those, never by wording
-  // (secrets/db_errors.cpp).
+  // (api/error.cpp).
   conn->set_verbosity(pqxx::connection_base::verbose);
   if (on_connect_) on_connect_(*conn);
   return conn;

@@ -20,7 +20,7 @@
 #include <pqxx/result>
 #include <pqxx/transaction_base>
 
-#include "auth/credential_store.h"
+#include "identity/credential_store.h"
 #include "db/context.h"
 #include "db/session.h"
 
@@ -381,10 +381,10 @@ void ChangeHub::close_unauthorized() {
     }
   }
   if (conn_ && !by_caller.empty()) {
-    std::vector<credential_store::ActingCaller> callers;
+    std::vector<identity::credential_store::ActingCaller> callers;
     for (const auto& [who, fds] : by_caller) callers.push_back({who.first, who.second});
     try {
-      for (const auto& actor : credential_store::no_longer_allowed(*conn_, callers)) {
+      for (const auto& actor : identity::credential_store::no_longer_allowed(*conn_, callers)) {
         for (const auto& [who, fds] : by_caller) {
           if (who.first == actor) ended.insert(ended.end(), fds.begin(), fds.end());
         }

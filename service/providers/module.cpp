@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "api/readers.h"
-#include "auth/validation.h"  // identity/validation.h once moved
+#include "identity/validation.h"
 #include "http/json_io.h"
 #include "providers/grants.h"
 #include "providers/provider_settings.h"
@@ -75,7 +75,7 @@ SaveRequest parse_save(const api::Request& req) {
 // The {id} path capture when it is a valid app id; else 404.
 std::string path_app_id(const api::Request& req) {
   std::string id = req.path_capture(1);
-  if (!is_valid_app_id(id)) throw api::ApiError(404, "App not found");
+  if (!identity::is_valid_app_id(id)) throw api::ApiError(404, "App not found");
   return id;
 }
 

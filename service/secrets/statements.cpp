@@ -11,7 +11,7 @@ namespace {
 
 // The extension's rules for the secret a statement names: key ($4), scope
 // ($5) and node_id ($6, '' = none). Checked in the statement's first CTE, so
-// that a malformed name gets the rule's own marked 400 (secrets/db_errors.h)
+// that a malformed name gets the rule's own marked 400 (api/error.h)
 // from the one place the rule is written.
 #define SECRETSD_NAME_CHECKS                                                   \
   ", secrets.check_key($4::text) AS key_checked,"                             \

@@ -3,7 +3,7 @@
 // to SQL arrives as sent. What makes a key, scope, node id or value type
 // valid is the extension's rule alone (secrets.check_key, check_scope,
 // normalize_value): the statements apply it, and its marked errors reach
-// the client unchanged (secrets/db_errors.h).
+// the client unchanged (api/error.h).
 #pragma once
 
 #include <cstddef>

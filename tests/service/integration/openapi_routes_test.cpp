@@ -12,16 +12,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "app.h"
 #include "api/router.h"
-#include "events/change_hub.h"
-#include "events/routes.h"
+#include "composition/modules.h"
 #include "config/config.h"
+#include "db/databases.h"
+#include "events/change_hub.h"
+#include "events/module.h"
 #include "harness.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
 #include "openapi/document.h"
-#include "routes.h"
 
 namespace secretsd::it {
 namespace {
@@ -41,13 +41,17 @@ std::set<Operation> served_operations() {
     for (const auto& e : loaded.errors) errors += " " + e;
     throw std::runtime_error("the test configuration does not load:" + errors);
   }
-  auto app = make_app(std::move(*loaded.config));
+  Config config = std::move(*loaded.config);
+  config.web_dir = std::string(PROJECT_SOURCE_DIR) + "/service/web";
+  db::DatabaseOptions database;
+  database.primary_url = config.database_url;
+  db::Databases databases(database);
   http::Server server;
-  events::ChangeHub hub(hub_options(app->config));  // never started: routes are only listed
-  Router router(server, *app);
-  if (!register_routes(router, hub, std::string(PROJECT_SOURCE_DIR) + "/service/web")) {
-    throw std::runtime_error("the web page was not registered");
-  }
+  events::ChangeHub hub(events::hub_options(config));  // never started: routes are only listed
+  composition::Modules modules(config, databases, hub);
+  api::Router router(server, modules.authenticator(), composition::Modules::access_policy(config));
+  modules.register_routes(router);
+  if (!modules.console_available()) throw std::runtime_error("the web page was not registered");
   std::set<Operation> out;
   for (const auto& route : server.routes()) {
     // Every GET route also answers HEAD (http::Server::get); the document

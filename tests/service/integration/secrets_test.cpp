@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "db/session.h"
 #include "secrets/statements.h"
 #include "secrets_api_support.h"
 
@@ -328,11 +329,12 @@ TEST_F(SecretsApiTest, HouseholdContextLastsOneStatement) {
 
   std::string gateway_url = "dbname=" + database_name() + " user=secretsd_it";
   pqxx::connection conn(gateway_url);
-  secrets::HouseholdContext ctx{u.household_id, "user:" + u.id, ""};
+  db::Context ctx{u.household_id, "user:" + u.id, ""};
   {
     pqxx::nontransaction tx(conn);
-    secrets::SecretsStatements statements(tx);
-    auto rows = statements.get(ctx, k, "integration", "");
+    db::Session session(tx, ctx);
+    secrets::SecretsStatements statements(session);
+    auto rows = statements.get(k, "integration", "");
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0]["value"].as<std::string>(), "probe-value");
 
@@ -350,9 +352,10 @@ TEST_F(SecretsApiTest, HouseholdContextLastsOneStatement) {
     // A context for another household finds nothing, even on the same key.
     TestUser other = register_user("context other");
     pqxx::nontransaction tx(conn);
-    secrets::SecretsStatements statements(tx);
-    secrets::HouseholdContext elsewhere{other.household_id, "user:" + other.id, ""};
-    EXPECT_TRUE(statements.get(elsewhere, k, "integration", "").empty());
+    db::Context elsewhere{other.household_id, "user:" + other.id, ""};
+    db::Session session(tx, elsewhere);
+    secrets::SecretsStatements statements(session);
+    EXPECT_TRUE(statements.get(k, "integration", "").empty());
   }
 }
 

@@ -1,9 +1,10 @@
 // The route table: every route secretsd serves is registered through
-// register_routes() with who may call it (api/router.h). These tests pin
-// the declarations, so that a route made public, or opened to the wrong kind
-// of caller, fails here rather than in a penetration test. No database: the
-// App opens no connection until a request needs one.
-#include "routes.h"
+// its module's register_routes() with who may call it (api/router.h),
+// through the composition main() serves (composition/modules.h). These tests
+// pin the declarations, so that a route made public, or opened to the wrong
+// kind of caller, fails here rather than in a penetration test. No database:
+// nothing opens a connection until a request needs one.
+#include "composition/modules.h"
 
 #include <map>
 #include <regex>
@@ -12,10 +13,10 @@
 
 #include <gtest/gtest.h>
 
-#include "app.h"
 #include "api/router.h"
+#include "db/databases.h"
 #include "events/change_hub.h"
-#include "events/routes.h"
+#include "events/module.h"
 #include "http/server.h"
 
 namespace secretsd {
@@ -23,7 +24,7 @@ namespace {
 
 const std::string kSecret = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
-std::unique_ptr<App> test_app() {
+Config test_config() {
   std::map<std::string, std::string> env = {
       {"AUTH_SECRET_KEY", kSecret},
       {"ADMIN_API_KEY", "Zx8mQ2vR7tLk4pW9nB3cF6hJ1sD5gA0eYuIoPqRsTvW"},
@@ -36,16 +37,28 @@ std::unique_ptr<App> test_app() {
     return it->second;
   });
   if (!result.config) throw std::runtime_error("test configuration refused");
-  return make_app(std::move(*result.config));
+  result.config->web_dir = "service/web-missing-on-purpose";
+  return std::move(*result.config);
+}
+
+db::DatabaseOptions database_options(const Config& config) {
+  db::DatabaseOptions options;
+  options.primary_url = config.database_url;
+  return options;
 }
 
 struct RouteTable {
-  std::unique_ptr<App> app = test_app();
+  Config config = test_config();
+  db::Databases databases{database_options(config)};
   http::Server server;
-  events::ChangeHub hub{hub_options(app->config)};  // never started
-  Router router{server, *app};
-  bool page = register_routes(router, hub, "service/web-missing-on-purpose");
+  events::ChangeHub hub{events::hub_options(config)};  // never started
+  composition::Modules modules{config, databases, hub};
+  api::Router router{server, modules.authenticator(), composition::Modules::access_policy(config)};
+  bool page = (modules.register_routes(router), modules.console_available());
 };
+
+using api::Access;
+using api::Router;
 
 std::string name_of(const Router::Route& r) { return r.method + " " + r.pattern; }
 
