@@ -6,10 +6,10 @@
 
 #include <gtest/gtest.h>
 
-#include "client/child_process.h"
-#include "client/config.h"
-#include "client/errors.h"
-#include "client/typed_value.h"
+#include "secrets_cli/child_process.h"
+#include "secrets_cli/config.h"
+#include "secrets_cli/errors.h"
+#include "secrets_cli/typed_value.h"
 
 namespace secrets_client {
 namespace {

@@ -1,4 +1,4 @@
-#include "client/child_process.h"
+#include "secrets_cli/child_process.h"
 
 #include <signal.h>
 #include <sys/wait.h>

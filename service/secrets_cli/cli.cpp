@@ -1,4 +1,4 @@
-#include "client/cli.h"
+#include "secrets_cli/cli.h"
 
 #include <unistd.h>
 
@@ -13,14 +13,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/args.h"
-#include "cli/errors.h"
-#include "client/change_watch.h"
-#include "client/child_process.h"
-#include "client/config.h"
-#include "client/errors.h"
-#include "client/secrets_api.h"
-#include "client/typed_value.h"
+#include "secretsctl/args.h"
+#include "secretsctl/errors.h"
+#include "secrets_cli/change_watch.h"
+#include "secrets_cli/child_process.h"
+#include "secrets_cli/config.h"
+#include "secrets_cli/errors.h"
+#include "secrets_cli/secrets_api.h"
+#include "secrets_cli/typed_value.h"
 
 extern char** environ;
 
