@@ -8,13 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "settings/child_process.h"
+#include "process/child_process.h"
 
 namespace secretsd::settings {
 
 // The probe's environment is minimal plus PGSECRETS_SETTING_NAME; its
 // output is discarded (it may echo the value).
-ChildOutcome run_probe(const std::vector<std::string>& argv, const std::string& setting_name,
-                       const std::string& candidate, std::chrono::milliseconds timeout);
+process::ChildOutcome run_probe(const std::vector<std::string>& argv,
+                                const std::string& setting_name, const std::string& candidate,
+                                std::chrono::milliseconds timeout);
 
 }  // namespace secretsd::settings

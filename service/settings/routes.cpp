@@ -140,7 +140,7 @@ void put_setting(const Service& s, http::Exchange& ex, const Caller& caller) {
   std::lock_guard<std::mutex> lock(s->changes);
   const SettingPolicy policy = s->registry.policy(*name);
   if (!policy.probe.empty()) {
-    ChildOutcome probe = run_probe(policy.probe, *name, req->value, s->restarter.timeout());
+    process::ChildOutcome probe = run_probe(policy.probe, *name, req->value, s->restarter.timeout());
     if (!probe.ok()) {
       // Nothing stored, nothing restarted.
       return http::error_response(ex.res, 422, "Validation probe rejected the value");
