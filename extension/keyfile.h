@@ -2,7 +2,7 @@
  * keyfile.h — the root key file grammar, in one place.
  *
  * Plain C with no PostgreSQL header, so the extension (keyring.c) and
- * secretsctl (service/cli/keyfile.cpp) compile the same parser and can never
+ * secretsctl (service/secretsctl/keyfile.cpp) compile the same parser and can never
  * disagree about what a key file means.
  *
  *     # comments and blank lines are ignored

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/access_log.h"
+#include "format/time.h"
 
 namespace secretsd::db {
 
@@ -10,7 +10,7 @@ Availability::Availability(std::function<void(const std::string&)> sink) : sink_
 
 void Availability::emit(const char* event, const char* reason) {
   if (!sink_) return;
-  nlohmann::json line = {{"time", http::iso8601_utc_millis(std::chrono::system_clock::now())},
+  nlohmann::json line = {{"time", format::iso8601_utc_millis(std::chrono::system_clock::now())},
                          {"event", event}};
   if (reason != nullptr) line["reason"] = reason;
   sink_(line.dump());

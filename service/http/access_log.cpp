@@ -1,9 +1,10 @@
 #include "http/access_log.h"
 
 #include <cmath>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
+
+#include "format/time.h"
 
 namespace secretsd::http {
 
@@ -18,22 +19,9 @@ std::string truncated(const std::string& s, std::size_t max) {
 
 }  // namespace
 
-std::string iso8601_utc_millis(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count() % 1000;
-  std::time_t secs = system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[40];
-  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms));
-  return out;
-}
-
 std::string format_access_line(const AccessRecord& r) {
   nlohmann::json line = {
-      {"time", iso8601_utc_millis(r.time)},
+      {"time", format::iso8601_utc_millis(r.time)},
       {"method", truncated(r.method, kMaxMethodChars)},
       {"path", truncated(r.path, kMaxPathChars)},
       {"status", r.status},

@@ -32,9 +32,6 @@ struct AccessRecord {
 // bytes: invalid UTF-8 is replaced, over-long fields are truncated.
 std::string format_access_line(const AccessRecord& record);
 
-// "2024-01-02T03:04:05.678Z": the time format of every JSON log line.
-std::string iso8601_utc_millis(std::chrono::system_clock::time_point t);
-
 // Thread-safe line writer over a caller-owned stream (std::cout in the
 // service, a std::ostringstream in tests); the stream must outlive it.
 class AccessLog {

@@ -2,11 +2,12 @@
 
 namespace secretsd::providers {
 
-ChildOutcome run_probe(const std::vector<std::string>& argv, const std::string& setting_name,
-                       const std::string& candidate, std::chrono::milliseconds timeout) {
-  auto env = runtimes::base_child_environment();
+process::ChildOutcome run_probe(const std::vector<std::string>& argv,
+                                const std::string& setting_name, const std::string& candidate,
+                                std::chrono::milliseconds timeout) {
+  auto env = process::base_child_environment();
   env.push_back("PGSECRETS_SETTING_NAME=" + setting_name);
-  runtimes::ChildProcess child(argv, env, candidate);
+  process::ChildProcess child(process::ChildMode::Isolated, argv, env, candidate);
   return child.wait(timeout);
 }
 

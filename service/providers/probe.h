@@ -8,16 +8,16 @@
 #include <string>
 #include <vector>
 
-// process/child_process.h once the two child-process runners are merged.
-#include "runtimes/child_process.h"
+#include "process/child_process.h"
 
 namespace secretsd::providers {
 
-using runtimes::ChildOutcome;
+using process::ChildOutcome;
 
 // The probe's environment is minimal plus PGSECRETS_SETTING_NAME; its
 // output is discarded (it may echo the value).
-ChildOutcome run_probe(const std::vector<std::string>& argv, const std::string& setting_name,
-                       const std::string& candidate, std::chrono::milliseconds timeout);
+process::ChildOutcome run_probe(const std::vector<std::string>& argv,
+                                const std::string& setting_name, const std::string& candidate,
+                                std::chrono::milliseconds timeout);
 
 }  // namespace secretsd::providers

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "metrics/metrics.h"
-#include "runtimes/child_process.h"
+#include "process/child_process.h"
 #include "runtimes/loopback_client.h"
 
 namespace secretsd::runtimes {
@@ -33,15 +33,15 @@ RestartOutcome Restarter::run_command(const Runtime& runtime, const std::string&
     }
     argv[0] = *exe;
   }
-  auto env = base_child_environment();
+  auto env = process::base_child_environment();
   env.push_back("PGSECRETS_RUNTIME_ID=" + runtime.id);
   env.push_back("PGSECRETS_SETTING_NAME=" + setting);
-  ChildProcess child(argv, env);
-  ChildOutcome result = child.wait(timeout_);
+  process::ChildProcess child(process::ChildMode::Isolated, argv, env);
+  process::ChildOutcome result = child.wait(timeout_);
   if (result.ok()) {
     out.status = "ok";
   } else {
-    out.status = result.kind == ChildOutcome::Kind::TimedOut ? "timeout" : "failed";
+    out.status = result.kind == process::ChildOutcome::Kind::TimedOut ? "timeout" : "failed";
     out.message = "restart command " + result.describe();
   }
   return out;

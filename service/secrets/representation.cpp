@@ -1,9 +1,8 @@
 #include "secrets/representation.h"
 
-#include <ctime>
-#include <cstdio>
-
 #include <pqxx/field>
+
+#include "format/time.h"
 
 namespace secretsd::secrets {
 namespace {
@@ -13,24 +12,10 @@ nlohmann::json text_or_null(const pqxx::field& f) {
   return f.as<std::string>();
 }
 
-// Epoch milliseconds as ISO 8601 UTC with milliseconds, the shape of
-// JavaScript's Date.toISOString(): "2024-01-15T10:30:00.000Z".
+// Epoch milliseconds as the API writes every time (format/time.h).
 nlohmann::json iso_time_or_null(const pqxx::field& f) {
   if (f.is_null()) return nullptr;
-  long long ms = f.as<long long>();
-  long long secs = ms / 1000;
-  int millis = static_cast<int>(ms % 1000);
-  if (millis < 0) {
-    millis += 1000;
-    secs -= 1;
-  }
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  if (gmtime_r(&t, &tm) == nullptr) return nullptr;
-  char buf[80];  // room for any int fields, so the compiler can prove no truncation
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return std::string(buf);
+  return format::iso8601_utc_millis(f.as<long long>());
 }
 
 }  // namespace

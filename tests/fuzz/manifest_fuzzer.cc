@@ -1,12 +1,12 @@
-// Seed manifests (service/cli/manifest.cpp): the JSON `secretsctl seed`
+// Seed manifests (service/secretsctl/manifest.cpp): the JSON `secretsctl seed`
 // reads. Bad input must end in CliError(kExitBadInput), nothing else.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
-#include "cli/errors.h"
-#include "cli/manifest.h"
+#include "secretsctl/errors.h"
+#include "secretsctl/manifest.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -1,15 +1,14 @@
 // The `secrets` command's pure parts: configuration resolution (variables,
 // flags overriding them, one kind of credentials), the refusal of plain http
-// to a host that is not loopback, typed values and the child's environment.
+// to a host that is not loopback, and typed values.
 #include <map>
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "client/child_process.h"
-#include "client/config.h"
-#include "client/errors.h"
-#include "client/typed_value.h"
+#include "secrets_cli/config.h"
+#include "secrets_cli/errors.h"
+#include "secrets_cli/typed_value.h"
 
 namespace secrets_client {
 namespace {
@@ -135,17 +134,34 @@ TEST(SecretsClientTypedValue, IntIsASignAndDigitsIn32Bits) {
   EXPECT_EQ(typed_text("+0042", "int"), "42");
 }
 
+TEST(SecretsClientTypedValue, IntEdgesNormaliseToCanonicalDecimal) {
+  EXPECT_EQ(typed_text("-0", "int"), "0");
+  EXPECT_EQ(typed_text("+0", "int"), "0");
+  EXPECT_EQ(typed_text("-2147483648", "int"), "-2147483648");
+  EXPECT_EQ(typed_text("-002147483648", "int"), "-2147483648");
+  EXPECT_EQ(typed_text("+2147483647", "int"), "2147483647");
+  EXPECT_FALSE(typed_text("+2147483648", "int").has_value());
+  EXPECT_FALSE(typed_text(std::string("1\0", 2), "int").has_value()) << "an embedded NUL";
+  EXPECT_FALSE(typed_text("\xD9\xA3", "int").has_value()) << "a non-ASCII digit";
+  EXPECT_FALSE(typed_text("1\n", "int").has_value());
+  EXPECT_FALSE(typed_text("+-1", "int").has_value());
+}
+
+TEST(SecretsClientTypedValue, BoolEdges) {
+  EXPECT_EQ(typed_text("tRuE", "bool"), "true");
+  EXPECT_EQ(typed_text("FALSE", "bool"), "false");
+  for (const char* bad : {"0", "on", "truee", " false", "false\n", "\xC3\x9F"}) {
+    EXPECT_FALSE(typed_text(bad, "bool").has_value()) << bad;
+  }
+  EXPECT_FALSE(typed_text(std::string("true\0", 5), "bool").has_value()) << "an embedded NUL";
+  EXPECT_EQ(typed_text("", "string"), "");
+}
+
 TEST(SecretsClientTypedValue, BoolIsTrueOrFalseInAnyCasePrintedLowerCase) {
   EXPECT_EQ(typed_text("TRUE", "bool"), "true");
   EXPECT_EQ(typed_text("False", "bool"), "false");
   for (const char* bad : {"", "1", "yes", "true ", "t"}) EXPECT_FALSE(parse_bool(bad).has_value()) << bad;
   EXPECT_EQ(typed_text(" any thing ", "string"), " any thing ");
-}
-
-TEST(SecretsClientChild, EnvironmentDropsCredentialsAndSecretsReplaceVariables) {
-  auto env = child_environment({"PATH=/bin", "SECRETS_API_KEY=n:k", "TOKEN=old", "X=a=b"},
-                               {"SECRETS_API_KEY"}, {{"TOKEN", "new"}, {"FRESH", "v"}});
-  EXPECT_EQ(env, (std::vector<std::string>{"PATH=/bin", "X=a=b", "FRESH=v", "TOKEN=new"}));
 }
 
 }  // namespace

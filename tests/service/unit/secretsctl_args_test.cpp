@@ -1,10 +1,10 @@
 // secretsctl's argument parser and manifest reader.
-#include "cli/args.h"
+#include "secretsctl/args.h"
 
 #include <gtest/gtest.h>
 
-#include "cli/errors.h"
-#include "cli/manifest.h"
+#include "secretsctl/errors.h"
+#include "secretsctl/manifest.h"
 
 namespace secretsctl {
 namespace {

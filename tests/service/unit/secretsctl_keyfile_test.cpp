@@ -1,6 +1,6 @@
 // secretsctl's key file parser and writer: the rules of extension/keyring.c,
 // edits that keep the active key, and atomic writes that keep mode and owner.
-#include "cli/keyfile.h"
+#include "secretsctl/keyfile.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cli/errors.h"
+#include "secretsctl/errors.h"
 
 namespace secretsctl {
 namespace {

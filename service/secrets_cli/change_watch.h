@@ -9,8 +9,8 @@
 #include <functional>
 #include <string>
 
-#include "client/config.h"
-#include "client/http_client.h"
+#include "secrets_cli/config.h"
+#include "secrets_cli/http_client.h"
 
 namespace secrets_client {
 

@@ -1,4 +1,4 @@
-#include "client/config.h"
+#include "secrets_cli/config.h"
 
 #include <arpa/inet.h>
 
@@ -6,7 +6,7 @@
 #include <cctype>
 #include <cstdlib>
 
-#include "client/errors.h"
+#include "secrets_cli/errors.h"
 
 namespace secrets_client {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "client/config.h"
-#include "client/http_client.h"
+#include "secrets_cli/config.h"
+#include "secrets_cli/http_client.h"
 
 namespace secrets_client {
 

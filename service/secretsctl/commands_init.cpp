@@ -10,10 +10,10 @@
 
 #include <pqxx/nontransaction>
 
-#include "cli/commands.h"
-#include "cli/db.h"
-#include "cli/errors.h"
-#include "cli/keyfile.h"
+#include "secretsctl/commands.h"
+#include "secretsctl/db.h"
+#include "secretsctl/errors.h"
+#include "secretsctl/keyfile.h"
 
 namespace secretsctl {
 namespace {

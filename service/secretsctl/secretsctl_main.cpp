@@ -1,6 +1,6 @@
-// secretsctl: the pgsecrets operators' command-line tool. See cli/cli.cpp
+// secretsctl: the pgsecrets operators' command-line tool. See secretsctl/cli.cpp
 // for the commands and the exit codes.
-#include "cli/commands.h"
+#include "secretsctl/commands.h"
 #include "process/hardening.h"
 
 int main(int argc, char** argv) {

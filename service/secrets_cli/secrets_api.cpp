@@ -1,8 +1,8 @@
-#include "client/secrets_api.h"
+#include "secrets_cli/secrets_api.h"
 
 #include <nlohmann/json.hpp>
 
-#include "client/errors.h"
+#include "secrets_cli/errors.h"
 
 namespace secrets_client {
 namespace {

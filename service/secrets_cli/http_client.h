@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "client/config.h"
+#include "secrets_cli/config.h"
 
 namespace httplib {
 class Client;

@@ -12,8 +12,8 @@
 
 #include <pqxx/pqxx>
 
-#include "cli/args.h"
-#include "cli/errors.h"
+#include "secretsctl/args.h"
+#include "secretsctl/errors.h"
 
 namespace secretsctl {
 

@@ -13,9 +13,9 @@
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
-#include "cli/commands.h"
-#include "cli/db.h"
-#include "cli/errors.h"
+#include "secretsctl/commands.h"
+#include "secretsctl/db.h"
+#include "secretsctl/errors.h"
 
 namespace secretsctl {
 namespace {

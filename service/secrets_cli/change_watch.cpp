@@ -1,10 +1,10 @@
-#include "client/change_watch.h"
+#include "secrets_cli/change_watch.h"
 
 #include <chrono>
 #include <thread>
 #include <vector>
 
-#include "client/errors.h"
+#include "secrets_cli/errors.h"
 
 namespace secrets_client {
 

@@ -1,10 +1,10 @@
-#include "client/http_client.h"
+#include "secrets_cli/http_client.h"
 
 #include <httplib.h>
 
 #include <cctype>
 
-#include "client/errors.h"
+#include "secrets_cli/errors.h"
 
 namespace secrets_client {
 namespace {

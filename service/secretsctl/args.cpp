@@ -1,11 +1,11 @@
-#include "cli/args.h"
+#include "secretsctl/args.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 
-#include "cli/errors.h"
+#include "secretsctl/errors.h"
 
 namespace secretsctl {
 namespace {

@@ -1,4 +1,4 @@
-#include "client/cli.h"
+#include "secrets_cli/cli.h"
 
 #include <unistd.h>
 
@@ -10,17 +10,18 @@
 #include <thread>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
-#include "cli/args.h"
-#include "cli/errors.h"
-#include "client/change_watch.h"
-#include "client/child_process.h"
-#include "client/config.h"
-#include "client/errors.h"
-#include "client/secrets_api.h"
-#include "client/typed_value.h"
+#include "secretsctl/args.h"
+#include "secretsctl/errors.h"
+#include "process/child_process.h"
+#include "secrets_cli/change_watch.h"
+#include "secrets_cli/config.h"
+#include "secrets_cli/errors.h"
+#include "secrets_cli/secrets_api.h"
+#include "secrets_cli/typed_value.h"
 
 extern char** environ;
 
@@ -239,6 +240,20 @@ bool concerns(const WatchEvent& e, const std::string& node_id) {
   return !node_id.empty() && data.value("node_id", "") == node_id;
 }
 
+using secretsd::process::ChildMode;
+using secretsd::process::ChildOutcome;
+using secretsd::process::ChildProcess;
+using secretsd::process::child_environment;
+
+// `run`'s exit code is its command's, as a shell reports it; a command that
+// cannot be run is said on stderr (127: not found, 126: not runnable).
+int exit_code_of(const ChildOutcome& outcome) {
+  if (outcome.kind == ChildOutcome::Kind::SpawnFailed) {
+    std::cerr << "secrets: cannot run the command: " << std::strerror(outcome.code) << '\n';
+  }
+  return outcome.shell_status();
+}
+
 // run --watch: the stream is followed on a thread of its own; a change
 // wakes this loop, which restarts the command with fresh values.
 int run_watching(const ClientConfig& config, const std::string& node_id,
@@ -280,13 +295,12 @@ int run_watching(const ClientConfig& config, const std::string& node_id,
       SecretsApi api(config);
       secrets = visible_secrets(api, node_id);
     }
-    const int pid = start_child(command, child_environment(base, kCredentialVariables, secrets));
-    if (pid < 0) throw failure("could not start the command");
+    ChildProcess child(ChildMode::Foreground, command,
+                       child_environment(base, kCredentialVariables, secrets));
     for (;;) {
-      const int code = child_exit(pid);
-      if (code >= 0) return code;
+      if (auto outcome = child.poll()) return exit_code_of(*outcome);
       if (watch_error != 0) {
-        stop_child(pid, grace);
+        child.stop(std::chrono::seconds(grace));
         throw ClientError(watch_error, "the change stream was refused");
       }
       if (changed) break;
@@ -298,7 +312,7 @@ int run_watching(const ClientConfig& config, const std::string& node_id,
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     } while (changed);
     std::cerr << "secrets: a secret changed: restarting the command\n";
-    stop_child(pid, grace);
+    child.stop(std::chrono::seconds(grace));
   }
 }
 
@@ -336,9 +350,9 @@ int cmd_run(const std::vector<std::string>& words) {
   }
   std::vector<std::string> base;
   for (char** e = environ; *e != nullptr; ++e) base.emplace_back(*e);
-  const int code = run_child(command, child_environment(base, kCredentialVariables, secrets));
-  if (code < 0) throw failure("could not start or wait for the command");
-  return code;
+  ChildProcess child(ChildMode::Foreground, command,
+                     child_environment(base, kCredentialVariables, secrets));
+  return exit_code_of(child.wait());
 }
 
 }  // namespace

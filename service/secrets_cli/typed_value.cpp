@@ -1,4 +1,4 @@
-#include "client/typed_value.h"
+#include "secrets_cli/typed_value.h"
 
 #include <algorithm>
 #include <cctype>

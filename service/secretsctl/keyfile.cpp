@@ -1,4 +1,4 @@
-#include "cli/keyfile.h"
+#include "secretsctl/keyfile.h"
 
 #include <algorithm>
 #include <cctype>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "crypto/sodium_init.h"
-#include "cli/errors.h"
+#include "secretsctl/errors.h"
 
 namespace secretsctl {
 namespace {

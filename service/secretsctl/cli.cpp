@@ -4,9 +4,9 @@
 
 #include <pqxx/except>
 
-#include "cli/commands.h"
-#include "cli/db.h"
-#include "cli/errors.h"
+#include "secretsctl/commands.h"
+#include "secretsctl/db.h"
+#include "secretsctl/errors.h"
 
 namespace secretsctl {
 namespace {

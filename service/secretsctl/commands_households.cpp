@@ -3,9 +3,9 @@
 
 #include <pqxx/transaction>
 
-#include "cli/commands.h"
-#include "cli/db.h"
-#include "cli/errors.h"
+#include "secretsctl/commands.h"
+#include "secretsctl/db.h"
+#include "secretsctl/errors.h"
 
 namespace secretsctl {
 namespace {

@@ -1,4 +1,4 @@
-#include "cli/manifest.h"
+#include "secretsctl/manifest.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/errors.h"
+#include "secretsctl/errors.h"
 
 namespace secretsctl {
 namespace {

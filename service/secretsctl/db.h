@@ -8,7 +8,7 @@
 
 #include <pqxx/pqxx>
 
-#include "cli/args.h"
+#include "secretsctl/args.h"
 
 namespace secretsctl {
 

@@ -1,6 +1,6 @@
 // secrets: the command for machines that consume pgsecrets secrets (nodes,
-// apps, users). See client/cli.cpp for the commands and the exit codes.
-#include "client/cli.h"
+// apps, users). See secrets_cli/cli.cpp for the commands and the exit codes.
+#include "secrets_cli/cli.h"
 #include "process/hardening.h"
 
 int main(int argc, char** argv) {

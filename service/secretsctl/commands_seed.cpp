@@ -5,10 +5,10 @@
 
 #include <pqxx/transaction>
 
-#include "cli/commands.h"
-#include "cli/db.h"
-#include "cli/errors.h"
-#include "cli/manifest.h"
+#include "secretsctl/commands.h"
+#include "secretsctl/db.h"
+#include "secretsctl/errors.h"
+#include "secretsctl/manifest.h"
 
 namespace secretsctl {
 namespace {

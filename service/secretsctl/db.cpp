@@ -1,4 +1,4 @@
-#include "cli/db.h"
+#include "secretsctl/db.h"
 
 #include <cstdlib>
 #include <iostream>
@@ -8,7 +8,7 @@
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
-#include "cli/errors.h"
+#include "secretsctl/errors.h"
 
 namespace secretsctl {
 namespace {
