@@ -18,10 +18,7 @@ trap cleanup EXIT
 chown "$(cluster_owner)" "$DIR"
 mkdir -p "$DIR/keys" && chown "$(cluster_owner)" "$DIR/keys"
 
-failures=0
-passes=0
-pass() { echo "ok   - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+source "$(dirname "$0")/../lib/suite.bash"
 sql() { psql -X -At -h "$DIR/run" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@" 2>&1; }
 
 write_key_file "$DIR/keys/root.key" 1
@@ -71,5 +68,4 @@ else
 fi
 grep -q "seen-by-autovacuum" "$DIR/log/postgresql.log" && fail "the value reached the server log" || pass "the value is not in the server log"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -10,9 +10,7 @@ set -euo pipefail
 DB=change_notify_test
 HH=cccccccc-0000-0000-0000-0000000000c7
 CANARY="canary-$(openssl rand -hex 8)"
-failures=0 passes=0
-pass() { echo "ok   - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+source "$(dirname "$0")/../lib/suite.bash"
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true' EXIT
@@ -87,5 +85,4 @@ else fail "payload ids [$ids] first [$first] vs audit ids [$audit] first [$seed_
 if grep -q -e "$CANARY" -e NOTIFIED -e SEED_ <<<"$out"; then fail "a payload holds a value or a key"
 else pass "no payload holds a value or a key"; fi
 
-echo "$passes passed, $failures failed"
-[ "$failures" = 0 ]
+finish

@@ -10,11 +10,7 @@ set -euo pipefail
 DB=concurrency_test
 HH=ffffffff-0000-0000-0000-00000000000f
 CLIENTS=${PGSECRETS_CONCURRENT_CLIENTS:-100}
-failures=0
-passes=0
-pass() { echo "ok   - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-expect() { if [ "$2" = "$3" ]; then pass "$1 ($3)"; else fail "$1: expected $2, got $3"; fi; }
+source "$(dirname "$0")/../lib/suite.bash"
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
@@ -47,37 +43,36 @@ done
 wait
 
 errors=$(cat "$PGSECRETS_TEST_DIR"/concurrency-*.out | grep -c ERROR || true)
-expect "no client failed with anything but SE005" 0 "$errors"
+expect_eq "no client failed with anything but SE005" 0 "$errors"
 r() { q -c "SELECT secrets.use_household('$HH', for_session => true)" -c "$1" | tail -1; }
 applied=$(r "SELECT count(*) FROM outcomes WHERE result = 'applied'")
 rejected=$(r "SELECT count(*) FROM outcomes WHERE result = 'rejected'")
-expect "every client was applied or rejected" "$CLIENTS" "$((applied + rejected))"
+expect_eq "every client was applied or rejected" "$CLIENTS" "$((applied + rejected))"
 if [ "$applied" -ge 1 ] && [ "$rejected" -ge 1 ]; then pass "$applied applied, $rejected rejected as stale"
 else fail "expected both applied and rejected updates: $applied applied, $rejected rejected"; fi
-expect "current version = 1 + applied" "$((1 + applied))" \
+expect_eq "current version = 1 + applied" "$((1 + applied))" \
   "$(r "SELECT version FROM secrets.list_secrets() WHERE key = 'SHARED_COUNTER'")"
-expect "versions kept = 1 + applied" "$((1 + applied))" \
+expect_eq "versions kept = 1 + applied" "$((1 + applied))" \
   "$(r "SELECT count(*) FROM secrets.list_secret_versions('SHARED_COUNTER', 'integration')")"
-expect "versions are 1..n without gaps" "t" \
+expect_eq "versions are 1..n without gaps" "t" \
   "$(r "SELECT array_agg(version ORDER BY version) = array(SELECT generate_series(1, $((1 + applied))))
           FROM secrets.list_secret_versions('SHARED_COUNTER', 'integration')")"
 # Each applied client's value is in exactly one version; no rejected one is.
-expect "history holds exactly the applied values" "t" \
+expect_eq "history holds exactly the applied values" "t" \
   "$(r "SELECT (SELECT array_agg(x ORDER BY x) FROM (
                    SELECT secrets.get_secret('SHARED_COUNTER', 'integration', version => v.version) AS x
                      FROM secrets.list_secret_versions('SHARED_COUNTER', 'integration') v
                     WHERE v.version > 1) s)
              = (SELECT array_agg(y ORDER BY y) FROM (
                    SELECT 'client-' || client AS y FROM outcomes WHERE result = 'applied') t)")"
-expect "each applied update read the version it replaced" "t" \
+expect_eq "each applied update read the version it replaced" "t" \
   "$(r "SELECT count(DISTINCT read_version) = count(*) FROM outcomes WHERE result = 'applied'")"
-expect "one audit entry per applied update" "$applied" \
+expect_eq "one audit entry per applied update" "$applied" \
   "$(r "SELECT count(*) FROM secrets.audit_log WHERE key = 'SHARED_COUNTER' AND action = 'update'")"
-expect "no audit entry holds a value" "0" \
+expect_eq "no audit entry holds a value" "0" \
   "$(r "SELECT count(*) FROM secrets.audit_log a WHERE a::text LIKE '%client-%'")"
-expect "the household's audit chain verifies" "0" "$(r "SELECT count(*) FROM secrets.verify_audit_chain()")"
+expect_eq "the household's audit chain verifies" "0" "$(r "SELECT count(*) FROM secrets.verify_audit_chain()")"
 
 rm -f "$PGSECRETS_TEST_DIR"/concurrency-*.out
 psql -X -q -d postgres -c "DROP DATABASE $DB"
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

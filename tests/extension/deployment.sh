@@ -3,6 +3,7 @@
 # PgBouncer (transaction and session mode) in front, a changed key file,
 # pg_dump and restore (same key, then a wrong one), and a streaming standby.
 set -euo pipefail
+source "$(dirname "$0")/../lib/suite.bash"
 source "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib.sh"
 
 BASE=${PGSECRETS_DEPLOY_PORT:-55510}
@@ -20,13 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT
 chmod 0755 "$ROOT"
-command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || { echo "pgbouncer not installed"; exit 77; }
+command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || skip_suite "pgbouncer is not installed"
 
-failures=0 passes=0
-pass() { echo "ok   - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-expect() { if grep -qE -- "$2" <<<"$3"; then pass "$1"; else fail "$1"; echo "$3" | sed 's/^/       /' | head -8; fi; }
-reject() { if grep -qE -- "$2" <<<"$3"; then fail "$1"; echo "$3" | sed 's/^/       /' | head -8; else pass "$1"; fi; }
 psql_at() { local dir=$1 port=$2; shift 2; psql -X -At -h "$dir/run" -p "$port" -U postgres -d deploy -v ON_ERROR_STOP=1 "$@" 2>&1; }
 P() { psql_at "$PRIMARY" "$P_PRIMARY" "$@"; }
 bouncer() { psql -X -At -h 127.0.0.1 -p "$P_BOUNCER" -U "$1" -d deploy -v ON_ERROR_STOP=1 "${@:2}" 2>&1; }
@@ -240,5 +236,4 @@ out=$(S -c "SELECT secrets.use_household('$B', for_session => true)" -c "SELECT 
 expect "standby: an audited household's read says it needs the primary" "reads of this household are audited, and the audit log can only be written on the primary" "$out"
 reject "standby: not the bare read-only INSERT error" "cannot execute INSERT in a read-only transaction" "$out"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -13,17 +13,8 @@ HH=dddddddd-0000-0000-0000-00000000000d
 trap 'cluster_stop "$DIR"; rm -rf "$DIR"' EXIT
 chown "$(cluster_owner)" "$DIR"
 
-failures=0
-passes=0
-pass() { echo "ok   - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+source "$(dirname "$0")/../lib/suite.bash"
 sql() { psql -X -At -h "$DIR/run" -p "$PORT" -U postgres -d keyring -v ON_ERROR_STOP=1 "$@" 2>&1; }
-expect() { # expect NAME PATTERN OUTPUT
-  if grep -qE -- "$2" <<<"$3"; then pass "$1"; else fail "$1"; echo "$3" | sed 's/^/       /' | head -8; fi
-}
-reject() { # reject NAME PATTERN OUTPUT
-  if grep -qE -- "$2" <<<"$3"; then fail "$1"; echo "$3" | sed 's/^/       /' | head -8; else pass "$1"; fi
-}
 state() { sql -c "SELECT $1 FROM secrets.keyring_state()"; }
 # A psql meta-command for the middle of a session: waits (at most 30 s)
 # until the server has processed more reloads, done or refused, than
@@ -172,5 +163,4 @@ out=$(sql -c "SELECT secrets.use_household('$HH', for_session => true)" -c "SELE
 expect "after a restart, version 1 rows still decrypt" "^one$" "$out"
 reject "the key file never reaches the server log" "$v1" "$(cat "$DIR/log/postgresql.log")"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

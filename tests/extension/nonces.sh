@@ -7,7 +7,8 @@
 # start empty. extension.nonce_pool_fork, tests/extension/unit, does.)
 # Runs against the cluster scripts/test.sh started.
 set -euo pipefail
-[ "${PGSECRETS_TEST_DB:-0}" = 1 ] || { echo "needs scripts/test.sh"; exit 77; }
+source "$(dirname "$0")/../lib/suite.bash"
+[ "${PGSECRETS_TEST_DB:-0}" = 1 ] || skip_suite "needs scripts/test.sh"
 DB=nonce_test
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -25,10 +26,6 @@ wait
 total=$(cat "$WORK"/[1-4] | wc -l)
 distinct=$(cat "$WORK"/[1-4] | sort -u | wc -l)
 psql -X -q -d postgres -c "DROP DATABASE $DB"
-echo "nonces: $total, distinct: $distinct"
-if [ "$total" -eq 12000 ] && [ "$distinct" -eq 12000 ]; then
-  echo "ok - 12000 nonces from 4 concurrent backends, no repeats"
-else
-  echo "FAIL - expected 12000 distinct nonces"
-  exit 1
-fi
+expect_eq "12000 nonces from 4 concurrent backends" 12000 "$total"
+expect_eq "no nonce repeats" 12000 "$distinct"
+finish

@@ -37,14 +37,8 @@ trap cleanup EXIT
 chown "$(cluster_owner)" "$DIR"
 mkdir -p "$DIR/keys" && chown "$(cluster_owner)" "$DIR/keys"
 
-failures=0
-passes=0
-pass() { echo "ok   - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+source "$(dirname "$0")/../lib/suite.bash"
 sql() { psql -X -At -h "$DIR/run" -p "$PORT" -U postgres -d rotation -v ON_ERROR_STOP=1 "$@" 2>&1; }
-expect() { # expect NAME PATTERN OUTPUT
-  if grep -qE -- "$2" <<<"$3"; then pass "$1"; else fail "$1"; echo "$3" | sed 's/^/       /' | head -8; fi
-}
 # reload: until the postmaster has processed the reload (keyring_state()
 # counts reloads, done or refused), not for a guessed while.
 reload() {
@@ -315,5 +309,4 @@ expect "audit entries chained under the retired key still verify through the cha
   "$(sql -c "SELECT count(*) FROM secrets.verify_audit_chain()")"
 grep -q "$v1" "$DIR/log/postgresql.log" && fail "a root key reached the server log" || pass "no root key in the server log"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -4,13 +4,11 @@
 # key life cycle (add, activate, status, retire), a rotation interrupted by
 # SIGINT and resumed, audit verify, and no key material in any output.
 set -euo pipefail
+source "$(dirname "$0")/../lib/suite.bash"
 source "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib.sh"
 
 CTL=${SECRETSCTL:-${BUILD_BIN_DIR:-$PROJECT_DIR/build/bin}/secretsctl}
-if [ ! -x "$CTL" ]; then
-  echo "skip: $CTL is not built"
-  exit 77
-fi
+[ -x "$CTL" ] || skip_suite "$CTL is not built"
 
 DIR=$(mktemp -d /tmp/pgsecrets-secretsctl.XXXXXX)
 PORT=${PGSECRETS_SECRETSCTL_PORT:-55496}
@@ -21,19 +19,7 @@ trap 'cluster_stop "$DIR"; rm -rf "$DIR"' EXIT
 chown "$(cluster_owner)" "$DIR"
 unset DATABASE_URL PGHOST PGPORT PGUSER PGDATABASE PGSERVICE
 
-failures=0
-passes=0
-skips=0
 ALL_OUTPUT="$DIR/all-output.log"   # everything secretsctl printed, checked for key material at the end
-pass() { echo "ok   - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-skip() { echo "skip - $*"; skips=$((skips + 1)); }
-expect() { # expect NAME PATTERN OUTPUT
-  if grep -qE -- "$2" <<<"$3"; then pass "$1"; else fail "$1"; echo "$3" | sed 's/^/       /' | head -12; fi
-}
-reject() { # reject NAME PATTERN OUTPUT
-  if grep -qE -- "$2" <<<"$3"; then fail "$1"; echo "$3" | sed 's/^/       /' | head -12; else pass "$1"; fi
-}
 # ctl ARGS...: runs secretsctl, sets $rc and $out (stdout and stderr).
 ctl() {
   set +e
@@ -43,7 +29,7 @@ ctl() {
   printf '%s\n' "$out" >>"$ALL_OUTPUT"
 }
 expect_rc() { # expect_rc NAME CODE
-  if [ "$rc" = "$2" ]; then pass "$1 (exit $2)"; else fail "$1: exit $rc, expected $2"; echo "$out" | sed 's/^/       /' | head -12; fi
+  if [ "$rc" = "$2" ]; then pass "$1 (exit $2)"; else fail "$1: exit $rc, expected $2"; show_output "$out"; fi
 }
 remember_keys() { grep -ohE '[0-9a-f]{64}' "$@" >>"$DIR/hexes" 2>/dev/null || true; }
 sql() { psql -X -At -h "$DIR/run" -p "$PORT" -U postgres -d ctl -v ON_ERROR_STOP=1 "$@" 2>&1; }
@@ -294,5 +280,4 @@ done < <(remember_keys "$KEY"; sort -u "$DIR/hexes")
 if [ "$leaked" = 0 ]; then pass "secretsctl never printed key material"; else fail "key material in secretsctl's output"; fi
 
 [ -n "${SECRETSCTL_TEST_SHOW:-}" ] && cp "$ALL_OUTPUT" "$SECRETSCTL_TEST_SHOW"
-echo "$passes passed, $failures failed, $skips skipped"
-[ "$failures" -eq 0 ]
+finish

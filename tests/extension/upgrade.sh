@@ -14,10 +14,7 @@ HH=eeeeeeee-0000-0000-0000-00000000000e
 trap 'cluster_stop "$DIR"; [ "${KEEP:-0}" = 1 ] || rm -rf "$DIR"' EXIT
 chmod 0755 "$DIR"
 
-failures=0 passes=0
-pass() { echo "ok   - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-expect() { if grep -qE -- "$2" <<<"$3"; then pass "$1"; else fail "$1"; echo "$3" | sed 's/^/       /' | head -12; fi; }
+source "$(dirname "$0")/../lib/suite.bash"
 sql() { local db=$1; shift; psql -X -At -h "$DIR/run" -p "$PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@" 2>&1; }
 
 mkdir -p "$DIR/keys"; chown "$(cluster_owner)" "$DIR/keys"
@@ -141,5 +138,4 @@ fi
 expect "sql/pgsecrets--0.1.0.sql has the released checksum" "^$(cat "$PROJECT_DIR/sql/RELEASED.sha256" | awk '$2=="pgsecrets--0.1.0.sql"{print $1}')  " \
   "$(cd "$PROJECT_DIR/sql" && sha256sum pgsecrets--0.1.0.sql)"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

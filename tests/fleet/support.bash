@@ -3,6 +3,7 @@
 # real PgBouncer. Not a test itself (CTest registers *.sh only).
 # shellcheck shell=bash
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/suite.bash"
 : "${PGSECRETS_TEST_DIR:?run through scripts/test.sh}"
 : "${BUILD_BIN_DIR:?run through ctest}"
 source "$PROJECT_SOURCE_DIR/scripts/lib.sh"
@@ -12,17 +13,6 @@ WORK=$(mktemp -d /tmp/pgsecrets-fleet.XXXXXX)
 chmod 0755 "$WORK"
 AUTH_KEY=$(openssl rand -hex 32)
 ADMIN_KEY=$(openssl rand -hex 32)
-failures=0
-passes=0
-pass() { echo "ok   - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-expect_eq() { # what expected actual
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
-}
-finish() {
-  echo "$passes passed, $failures failed"
-  [ "$failures" -eq 0 ]
-}
 
 declare -a FLEET_PIDS=()
 declare -a FLEET_BOUNCERS=()

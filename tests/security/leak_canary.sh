@@ -19,10 +19,7 @@ DB=leak_test
 CANARY="canary-$(openssl rand -hex 8)"
 CONTROL="control-$(openssl rand -hex 8)"
 HH=cccccccc-0000-0000-0000-00000000000c
-failures=0
-passes=0
-pass() { echo "ok   - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+source "$(dirname "$0")/../lib/suite.bash"
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 q() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
@@ -160,5 +157,4 @@ rows=$(q -At -c "SELECT secrets.use_household('$HH', for_session => true)" -c "S
 if [ "$rows" -ge 7 ]; then pass "$rows canary rows stored and decryptable"; else fail "expected at least 7 canary rows, got $rows"; fi
 
 psql -X -q -d postgres -c "DROP DATABASE $DB"
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

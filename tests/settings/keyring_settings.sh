@@ -11,14 +11,15 @@
 #      the settings' values (retirement cannot strand one).
 set -euo pipefail
 source "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib.sh"
+source "$(dirname "$0")/../lib/suite.bash"
 
 BIN=${BUILD_BIN_DIR:-$PROJECT_DIR/build/bin}
 SECRETSD="$BIN/secretsd"
 CTL="$BIN/secretsctl"
 for b in "$SECRETSD" "$CTL"; do
-  if [ ! -x "$b" ]; then echo "skip: $b is not built"; exit 77; fi
+  [ -x "$b" ] || skip_suite "$b is not built"
 done
-command -v node >/dev/null || { echo "skip: node is not installed (scripts/deps.sh --test)"; exit 77; }
+command -v node >/dev/null || skip_suite "node is not installed (scripts/deps.sh --test)"
 
 DIR=$(mktemp -d /tmp/pgsecrets-settings-keyring.XXXXXX)
 PORT=${PGSECRETS_SETTINGS_KEYRING_PORT:-55481}
@@ -42,12 +43,6 @@ trap cleanup EXIT
 chown "$(cluster_owner)" "$DIR"
 unset DATABASE_URL PGHOST PGPORT PGUSER PGDATABASE PGSERVICE
 
-failures=0
-pass() { echo "ok   - $*"; }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-check() { # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
-}
 sql() { psql -X -At -q -h "$DIR/run" -p "$PORT" -U postgres -d "$DB" -v ON_ERROR_STOP=1 "$@"; }
 
 # ---------------------------------------------------------------- the cluster and the gateway role
@@ -112,20 +107,20 @@ put() { api PUT "/api/v0/admin/settings/$1" "{\"value\":\"$2\",\"is_sensitive\":
 expect_setting() {
   api GET "/api/v0/admin/settings/$1"
   if [ "$status" != 200 ]; then fail "GET $1: status $status ($body)"; return; fi
-  check "$1 reads as sensitive=$3" "$3" "$(field "$body" data.is_sensitive)"
-  check "$1: has_previous=$4" "$4" "$(field "$body" data.has_previous)"
+  expect_eq "$1 reads as sensitive=$3" "$3" "$(field "$body" data.is_sensitive)"
+  expect_eq "$1: has_previous=$4" "$4" "$(field "$body" data.has_previous)"
   if [ "$3" = false ]; then
-    check "$1 reads '$2'" "$2" "$(field "$body" data.value)"
+    expect_eq "$1 reads '$2'" "$2" "$(field "$body" data.value)"
   else
     case "$body" in *"$2"*) fail "$1: the sensitive value is shown in clear" ;; *) pass "$1 is masked" ;; esac
   fi
-  check "$1 holds its value" "$2" "$(clear_value "$1")"
+  expect_eq "$1 holds its value" "$2" "$(clear_value "$1")"
 }
 # expect_rollback NAME VALUE: a rollback answers 200 and VALUE is current.
 expect_rollback() {
   api POST "/api/v0/admin/settings/$1/rollback"
-  check "rollback of $1 answers 200" 200 "$status"
-  check "after the rollback $1 holds its previous value" "$2" "$(clear_value "$1")"
+  expect_eq "rollback of $1 answers 200" 200 "$status"
+  expect_eq "after the rollback $1 holds its previous value" "$2" "$(clear_value "$1")"
 }
 
 # ================================================================ 1. upgrade from 0004
@@ -133,7 +128,7 @@ mkdir -p "$DIR/migrations-0004"
 cp "$PROJECT_DIR"/migrations/000[1-4]_*.sql "$DIR/migrations-0004/"
 env "${SECRETSD_ENV[@]}" SECRETSD_MIGRATIONS_DIR="$DIR/migrations-0004" "$SECRETSD" migrate >>"$DIR/secretsd.log" 2>&1 \
   || { cat "$DIR/secretsd.log"; echo "FAIL - migrations 0001-0004"; exit 1; }
-check "the installation is at migration 4" 4 "$(sql -c 'SELECT max(version) FROM secretsd.schema_migrations')"
+expect_eq "the installation is at migration 4" 4 "$(sql -c 'SELECT max(version) FROM secretsd.schema_migrations')"
 
 # old_save NAME VALUE SENSITIVE: what secretsd's store did before 0005, as
 # secretsd's role under the global household's context.
@@ -165,28 +160,28 @@ old_save LLM_MODEL    "gpt-4"                      false
 old_save stt.token    "stt-public-before"          false
 old_save stt.token    "stt-secret-after-3333"      true
 old_save tts.voice    "alloy"                      false
-check "four settings saved the old way" 4 "$(sql -c 'SELECT count(*) FROM secretsd.global_settings')"
+expect_eq "four settings saved the old way" 4 "$(sql -c 'SELECT count(*) FROM secretsd.global_settings')"
 
 start_secretsd "$PROJECT_DIR/migrations"
-check "secretsd applied migration 5 at start" 1 "$(sql -c 'SELECT count(*) FROM secretsd.schema_migrations WHERE version = 5')"
+expect_eq "secretsd applied migration 5 at start" 1 "$(sql -c 'SELECT count(*) FROM secretsd.schema_migrations WHERE version = 5')"
 expect_setting llm.api_key "sk-old-current-value-2222" true true
 expect_setting LLM_MODEL   "gpt-4"                     false true
 expect_setting stt.token   "stt-secret-after-3333"     true true
 expect_setting tts.voice   "alloy"                     false false
-check "a SCREAMING_SNAKE_CASE name is its own secret key" LLM_MODEL \
+expect_eq "a SCREAMING_SNAKE_CASE name is its own secret key" LLM_MODEL \
   "$(sql -c "SELECT secret_key FROM secretsd.global_settings WHERE name = 'LLM_MODEL'")"
-check "no setting keeps a ciphertext of its own" 0 \
+expect_eq "no setting keeps a ciphertext of its own" 0 \
   "$(sql -c "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'secretsd'
                AND table_name = 'global_settings' AND data_type = 'bytea'")"
 expect_rollback llm.api_key "sk-old-previous-value-1111"
 expect_rollback LLM_MODEL   "gpt-3"
 expect_rollback stt.token   "stt-public-before"
 api GET /api/v0/admin/settings/stt.token
-check "rolled back to a value saved before it turned sensitive, stt.token stays masked" true \
+expect_eq "rolled back to a value saved before it turned sensitive, stt.token stays masked" true \
   "$(field "$body" data.is_sensitive)"
 api POST /api/v0/admin/settings/tts.voice/rollback
-check "tts.voice had no previous value: 409" 409 "$status"
-check "the old log is kept as history" 7 "$(sql -c 'SELECT count(*) FROM secretsd.global_settings_log_before_0005')"
+expect_eq "tts.voice had no previous value: 409" 409 "$status"
+expect_eq "the old log is kept as history" 7 "$(sql -c 'SELECT count(*) FROM secretsd.global_settings_log_before_0005')"
 if sql -c "INSERT INTO secretsd.global_settings_log_before_0005 (setting_name, action, actor) VALUES ('x', 'update', 'x')" \
      >/dev/null 2>&1; then
   fail "the old log accepts new rows"
@@ -195,10 +190,10 @@ else
 fi
 
 # ================================================================ 2. settings across a key's life cycle
-put provider.token "tok-first-value-4444" true;   check "PUT provider.token" 201 "$status"
-put provider.token "tok-second-value-5555" true;  check "PUT provider.token again" 200 "$status"
-put PROVIDER_REGION "eu-west" false;              check "PUT PROVIDER_REGION" 201 "$status"
-put PROVIDER_REGION "us-east" false;              check "PUT PROVIDER_REGION again" 200 "$status"
+put provider.token "tok-first-value-4444" true;   expect_eq "PUT provider.token" 201 "$status"
+put provider.token "tok-second-value-5555" true;  expect_eq "PUT provider.token again" 200 "$status"
+put PROVIDER_REGION "eu-west" false;              expect_eq "PUT PROVIDER_REGION" 201 "$status"
+put PROVIDER_REGION "us-east" false;              expect_eq "PUT PROVIDER_REGION again" 200 "$status"
 
 export PGHOST="$DIR/run" PGPORT="$PORT" PGUSER=postgres PGDATABASE="$DB"
 settings_values=$(sql -c "SELECT (SELECT count(*) FROM secrets.secrets s WHERE s.household_id = '$GLOBAL'
@@ -207,19 +202,19 @@ settings_values=$(sql -c "SELECT (SELECT count(*) FROM secrets.secrets s WHERE s
                                       AND v.key IN (SELECT secret_key FROM secretsd.global_settings))" \
                   || echo "unknown")
 # 3 + 3 + 3 + 1 values of the upgraded settings (two rolled back), 2 + 2 new ones.
-check "the settings' secrets hold 14 values (current and kept)" 14 "$settings_values"
-check "secrets.key_status() counts every value of the settings" "$settings_values" \
+expect_eq "the settings' secrets hold 14 values (current and kept)" 14 "$settings_values"
+expect_eq "secrets.key_status() counts every value of the settings" "$settings_values" \
   "$(sql -c "SELECT rows FROM secrets.key_status() WHERE key_version = 1")"
 
 "$CTL" keys add --activate >"$DIR/ctl.log" 2>&1 || { cat "$DIR/ctl.log"; fail "secretsctl keys add --activate"; }
 "$CTL" rotate >>"$DIR/ctl.log" 2>&1 || { cat "$DIR/ctl.log"; fail "secretsctl rotate"; }
-check "after the rotation no value is under key 1" 0 \
+expect_eq "after the rotation no value is under key 1" 0 \
   "$(sql -c "SELECT coalesce(sum(rows), 0) FROM secrets.key_status() WHERE key_version = 1")"
-check "key 2 holds the settings' values" "$settings_values" \
+expect_eq "key 2 holds the settings' values" "$settings_values" \
   "$(sql -c "SELECT rows FROM secrets.key_status() WHERE key_version = 2")"
 if "$CTL" keys retire 1 >>"$DIR/ctl.log" 2>&1; then pass "secretsctl keys retire 1"; else
   cat "$DIR/ctl.log"; fail "secretsctl keys retire 1"; fi
-check "key 1 is gone from the server" "" "$(sql -c "SELECT key_version FROM secrets.loaded_key_versions() WHERE key_version = 1")"
+expect_eq "key 1 is gone from the server" "" "$(sql -c "SELECT key_version FROM secrets.loaded_key_versions() WHERE key_version = 1")"
 
 expect_setting provider.token  "tok-second-value-5555"   true true
 expect_setting PROVIDER_REGION "us-east"                 false true
@@ -229,13 +224,13 @@ expect_rollback provider.token  "tok-first-value-4444"
 expect_rollback PROVIDER_REGION "eu-west"
 expect_rollback llm.api_key     "sk-old-current-value-2222"
 api GET /api/v0/admin/settings
-check "the list answers 200" 200 "$status"
+expect_eq "the list answers 200" 200 "$status"
 
 # The change log is the extension's audit trail, and its chains verify.
-check "the settings' changes are in secrets.audit_log, by the admin" "create:admin,update:admin,rollback:admin" \
+expect_eq "the settings' changes are in secrets.audit_log, by the admin" "create:admin,update:admin,rollback:admin" \
   "$(sql -c "SELECT string_agg(action || ':' || actor, ',' ORDER BY seq) FROM secrets.audit_log
                WHERE household_id = '$GLOBAL' AND key = 'PROVIDER_REGION'")"
-check "every audit chain verifies" "" "$(sql -c 'SELECT * FROM secrets.verify_audit_chain()')"
+expect_eq "every audit chain verifies" "" "$(sql -c 'SELECT * FROM secrets.verify_audit_chain()')"
 if grep -qE 'sk-old|tok-(first|second)|stt-secret' "$DIR/secretsd.log" "$DIR/ctl.log"; then
   fail "a sensitive value reached secretsd's or secretsctl's output"
 else
@@ -244,7 +239,5 @@ fi
 
 if [ "$failures" -ne 0 ]; then
   echo "secretsd log (tail):"; tail -n 20 "$DIR/secretsd.log"
-  echo "$failures check(s) failed"
-  exit 1
 fi
-echo "all checks passed"
+finish
