@@ -1,4 +1,4 @@
-// If-Match / ETag parsing (service/secrets/validation.cpp: read_if_match),
+// If-Match / ETag parsing (service/api/readers.cpp: if_match),
 // and the ?version= query it pairs with. Input lines become header values
 // (several lines: several If-Match headers); the first line is also the
 // version query.
@@ -11,9 +11,13 @@
 
 #include <httplib.h>
 
+#include "api/readers.h"
+#include "api/request.h"
 #include "secrets/validation.h"
 
-using namespace secretsd::secrets;
+using namespace secretsd;
+using api::etag_for;
+using api::kAnyVersion;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -26,19 +30,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (first) req.params.emplace("version", line);
     first = false;
   }
-  auto parsed = read_if_match(req);
-  if (auto* v = std::get_if<std::optional<int>>(&parsed); v && *v) {
+  const std::string no_body;
+  auto parsed = api::if_match(api::Request(req, no_body));
+  if (parsed.ok() && parsed.value()) {
+    const std::optional<int>* v = &parsed.value();
     // An accepted ETag names version >= 1 (or "*"), and etag_for writes
     // what read_if_match reads.
     if (**v != kAnyVersion) {
       if (**v < 1) std::abort();
       httplib::Request again;
       again.headers.emplace("If-Match", etag_for(**v));
-      auto round = read_if_match(again);
-      auto* rv = std::get_if<std::optional<int>>(&round);
-      if (rv == nullptr || !*rv || **rv != **v) std::abort();
+      auto round = api::if_match(api::Request(again, no_body));
+      if (!round.ok() || !round.value() || *round.value() != **v) std::abort();
     }
   }
-  (void)read_version_query(req);
+  (void)secrets::read_version_query(api::Request(req, no_body));
   return 0;
 }

@@ -9,6 +9,8 @@
 
 #include <httplib.h>
 
+#include "api/readers.h"
+#include "api/request.h"
 #include "http/json_io.h"
 #include "secrets/validation.h"
 #include "runtimes/runtimes.h"
@@ -35,12 +37,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)runtimes::parse_runtime(*doc, /*trusted=*/true, {});
   }
 
-  httplib::Request req;
+  httplib::Request raw;
+  const std::string body_text(body);
+  const api::Request req(raw, body_text);
   const secrets::ScopeDefaults user{};
   const secrets::ScopeDefaults node{"node-1"};
-  (void)secrets::read_create_request(req, body, user);
-  (void)secrets::read_update_request(req, body, node);
-  (void)secrets::read_rollback_request(req, body, user);
-  (void)secrets::read_restore_request(req, body, node);
+  (void)secrets::read_create_request(req, user);
+  (void)secrets::read_update_request(req, node);
+  (void)secrets::read_rollback_request(req, user);
+  (void)secrets::read_restore_request(req, node);
+  (void)api::json_body(req);
+  (void)api::optional_json_body(req);
   return 0;
 }

@@ -1,31 +1,73 @@
-// The /api/secrets request readers (secrets/validation.h): what they refuse
+// The /api/secrets request readers (secrets/validation.h, and If-Match of
+// api/readers.h): what they refuse
 // with 400 and which text the client gets (README "Secrets API"), and the
 // defaults they fill in. Whether a key or scope is valid is the extension's
 // rule and is tested there; here only the HTTP-level bounds and shapes.
 #include "secrets/validation.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
 
 #include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "api/readers.h"
 
 namespace secretsd::secrets {
 namespace {
 
-// A request with the given query parameters (repeats allowed) and headers.
-httplib::Request request(std::initializer_list<std::pair<std::string, std::string>> params = {},
-                         std::initializer_list<std::pair<std::string, std::string>> headers = {}) {
-  httplib::Request req;
-  for (const auto& [name, value] : params) req.params.emplace(name, value);
-  for (const auto& [name, value] : headers) req.headers.emplace(name, value);
+// A request with the given query parameters (repeats allowed), headers and
+// body, seen through api::Request as the readers see it.
+struct TestRequest {
+  httplib::Request raw;
+  std::string body;
+  api::Request view() const { return api::Request(raw, body); }
+};
+
+TestRequest request(std::initializer_list<std::pair<std::string, std::string>> params = {},
+                    std::initializer_list<std::pair<std::string, std::string>> headers = {}) {
+  TestRequest req;
+  for (const auto& [name, value] : params) req.raw.params.emplace(name, value);
+  for (const auto& [name, value] : headers) req.raw.headers.emplace(name, value);
   return req;
+}
+
+// The readers under test, given a TestRequest (and a body where they read one).
+Result<Scope> read_scope(const TestRequest& r, const nlohmann::json* body, const ScopeDefaults& d) {
+  return secrets::read_scope(r.view(), body, d);
+}
+Result<ListQuery> read_list_query(const TestRequest& r) { return secrets::read_list_query(r.view()); }
+Result<std::optional<int>> read_version_query(const TestRequest& r) {
+  return secrets::read_version_query(r.view());
+}
+Result<std::optional<int>> read_if_match(const TestRequest& r) { return api::if_match(r.view()); }
+using api::etag_for;
+using api::kAnyVersion;
+template <typename Reader>
+auto with_body(Reader reader, TestRequest r, std::string body, const ScopeDefaults& d) {
+  r.body = std::move(body);
+  return reader(r.view(), d);
+}
+Result<CreateRequest> read_create_request(TestRequest r, std::string body, const ScopeDefaults& d) {
+  return with_body(secrets::read_create_request, std::move(r), std::move(body), d);
+}
+Result<UpdateRequest> read_update_request(TestRequest r, std::string body, const ScopeDefaults& d) {
+  return with_body(secrets::read_update_request, std::move(r), std::move(body), d);
+}
+Result<RollbackRequest> read_rollback_request(TestRequest r, std::string body,
+                                              const ScopeDefaults& d) {
+  return with_body(secrets::read_rollback_request, std::move(r), std::move(body), d);
+}
+Result<Scope> read_restore_request(TestRequest r, std::string body, const ScopeDefaults& d) {
+  return with_body(secrets::read_restore_request, std::move(r), std::move(body), d);
 }
 
 // The 400 message of a reader's answer, or a failure when it accepted.
 template <typename T>
-std::string error_of(const std::variant<T, ApiError>& result) {
-  if (const auto* e = std::get_if<ApiError>(&result)) {
+std::string error_of(const Result<T>& result) {
+  if (const auto* e = result.error()) {
     EXPECT_EQ(e->status, 400) << e->message;
     return e->message;
   }
@@ -35,12 +77,12 @@ std::string error_of(const std::variant<T, ApiError>& result) {
 
 // The accepted value of a reader's answer (a failure names the refusal).
 template <typename T>
-T value_of(std::variant<T, ApiError> result) {
-  if (const auto* e = std::get_if<ApiError>(&result)) {
+T value_of(Result<T> result) {
+  if (const auto* e = result.error()) {
     ADD_FAILURE() << "refused with " << e->status << ": " << e->message;
     return T{};
   }
-  return std::get<T>(std::move(result));
+  return std::move(result).value();
 }
 
 const ScopeDefaults kUser{};

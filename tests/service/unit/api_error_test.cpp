@@ -1,16 +1,18 @@
-// The SQLSTATE -> HTTP mapping of database errors (secrets/db_errors.h):
+// The SQLSTATE -> HTTP mapping of database errors (api/error.h):
 // each state's status and text, and that a database error's own wording
 // reaches the client only when the extension marked it as written for
 // clients (SCHEMA "secrets", TABLE "api") and only for 22023 and P0002.
 // The errors are built as libpq reports them on the pool's verbose
 // connections; no database is needed.
-#include "secrets/db_errors.h"
+#include "api/error.h"
+
+#include <pqxx/except>
 
 #include <string>
 
 #include <gtest/gtest.h>
 
-namespace secretsd::secrets {
+namespace secretsd::api {
 namespace {
 
 const std::string kCanary = "canary-3f9a1c value and statement text";
@@ -28,13 +30,13 @@ pqxx::sql_error error(const std::string& state, const std::string& text) {
 // Maps and returns the answer; what was logged goes to `logged`.
 ApiError map(const pqxx::sql_error& e, const std::string& key, std::string* logged = nullptr) {
   testing::internal::CaptureStderr();
-  ApiError answer = map_sql_error(e, key);
+  ApiError answer = from_sql_error(e, key);
   std::string out = testing::internal::GetCapturedStderr();
   if (logged) *logged = out;
   return answer;
 }
 
-TEST(MapSqlError, MarkedValidationErrorsPassTheirPrimaryText) {
+TEST(FromSqlError, MarkedValidationErrorsPassTheirPrimaryText) {
   auto a = map(error("22023", verbose("22023", "Key must be SCREAMING_SNAKE_CASE (e.g., MY_API_KEY)",
                                       "DETAIL:  the detail is not passed\n" + kMarked)),
                "bad key");
@@ -46,7 +48,7 @@ TEST(MapSqlError, MarkedValidationErrorsPassTheirPrimaryText) {
   EXPECT_EQ(a.message, "scope must be integration or node");
 }
 
-TEST(MapSqlError, UnmarkedValidationErrorsGetAFixedTextAndALogLine) {
+TEST(FromSqlError, UnmarkedValidationErrorsGetAFixedTextAndALogLine) {
   for (const std::string& fields : {std::string(), std::string("SCHEMA NAME:  secrets\n"),
                                     std::string("TABLE NAME:  api\n"),
                                     std::string("SCHEMA NAME:  public\nTABLE NAME:  api\n"),
@@ -60,13 +62,13 @@ TEST(MapSqlError, UnmarkedValidationErrorsGetAFixedTextAndALogLine) {
   }
 }
 
-TEST(MapSqlError, TheMarkerMustBeAFieldNotPartOfTheMessage) {
+TEST(FromSqlError, TheMarkerMustBeAFieldNotPartOfTheMessage) {
   // The marker's words inside the primary line are not the fields.
   auto a = map(error("22023", verbose("22023", kCanary + " SCHEMA NAME:  secrets TABLE NAME:  api")), "K");
   EXPECT_EQ(a.message, "Bad request");
 }
 
-TEST(MapSqlError, UniqueViolationIsAlreadyExists) {
+TEST(FromSqlError, UniqueViolationIsAlreadyExists) {
   auto a = map(error("23505", verbose("23505", "duplicate key value violates unique constraint \"x\"",
                                       "DETAIL:  Key (key)=(" + kCanary + ") already exists.\n" + kMarked)),
                "MY_KEY");
@@ -75,7 +77,7 @@ TEST(MapSqlError, UniqueViolationIsAlreadyExists) {
   EXPECT_EQ(a.message, already_exists_message("MY_KEY"));
 }
 
-TEST(MapSqlError, NoDataFound) {
+TEST(FromSqlError, NoDataFound) {
   auto a = map(error("P0002", verbose("P0002", "Version 3 of secret \"MY_KEY\" is not kept", kMarked)), "MY_KEY");
   EXPECT_EQ(a.status, 404);
   EXPECT_EQ(a.message, "Version 3 of secret \"MY_KEY\" is not kept");
@@ -85,7 +87,7 @@ TEST(MapSqlError, NoDataFound) {
   EXPECT_EQ(a.message, not_found_message("MY_KEY"));
 }
 
-TEST(MapSqlError, EachStateItsStatusAndFixedText) {
+TEST(FromSqlError, EachStateItsStatusAndFixedText) {
   struct Case {
     const char* state;
     int status;
@@ -116,7 +118,7 @@ TEST(MapSqlError, EachStateItsStatusAndFixedText) {
   }
 }
 
-TEST(MapSqlError, AnErrorWithoutSqlstateIsInternal) {
+TEST(FromSqlError, AnErrorWithoutSqlstateIsInternal) {
   std::string logged;
   auto a = map(pqxx::sql_error("ERROR:  " + kCanary + "\n" + kMarked, "SELECT 1"), "K", &logged);
   EXPECT_EQ(a.status, 500);
@@ -124,7 +126,7 @@ TEST(MapSqlError, AnErrorWithoutSqlstateIsInternal) {
   EXPECT_EQ(logged, "{\"event\":\"secret_sql_error\",\"sqlstate\":\"\"}\n");
 }
 
-TEST(MapSqlError, NoUnmarkedTextOrQueryEverReachesTheAnswerOrTheLog) {
+TEST(FromSqlError, NoUnmarkedTextOrQueryEverReachesTheAnswerOrTheLog) {
   for (const char* state : {"22023", "23505", "P0002", "SE001", "SE002", "SE005", "SE006", "42501", "XX000",
                             "57014", "08006", "22P02"}) {
     std::string logged;
@@ -137,4 +139,4 @@ TEST(MapSqlError, NoUnmarkedTextOrQueryEverReachesTheAnswerOrTheLog) {
 }
 
 }  // namespace
-}  // namespace secretsd::secrets
+}  // namespace secretsd::api
