@@ -72,11 +72,15 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
 }
 
 // Where execvp would find `name`: itself when it holds a '/', else the
-// first executable file of that name in the caller's PATH.
-std::string find_in_path(const std::string& name) {
+// first executable file of that name in the PATH of `env` (the child's
+// environment, which the Foreground caller builds from its own). Read from
+// `env`, not getenv: only config/ reads the process environment.
+std::string find_in_path(const std::string& name, const std::vector<std::string>& env) {
   if (name.find('/') != std::string::npos) return name;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "/bin:/usr/bin";
+  std::string dirs = "/bin:/usr/bin";
+  for (const auto& entry : env) {
+    if (entry.rfind("PATH=", 0) == 0) dirs = entry.substr(5);
+  }
   std::size_t start = 0;
   for (;;) {
     const std::size_t end = dirs.find(':', start);
@@ -199,7 +203,7 @@ void ChildProcess::spawn(const std::vector<std::string>& argv, const std::vector
                                      c_argv.data(), c_env.data());
   if (rc == ENOEXEC && !isolated) {
     // A file without "#!": /bin/sh runs it, as execvp would have.
-    std::vector<std::string> sh_argv = {"/bin/sh", find_in_path(argv[0])};
+    std::vector<std::string> sh_argv = {"/bin/sh", find_in_path(argv[0], env)};
     sh_argv.insert(sh_argv.end(), argv.begin() + 1, argv.end());
     auto c_sh_argv = c_strings(sh_argv);
     rc = ::posix_spawn(&pid, "/bin/sh", &actions.actions, &attr.attr, c_sh_argv.data(),

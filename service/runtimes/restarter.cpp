@@ -6,7 +6,8 @@
 
 #include "metrics/metrics.h"
 #include "process/child_process.h"
-#include "runtimes/loopback_client.h"
+#include "http/client.h"
+#include "runtimes/runtimes.h"
 
 namespace secretsd::runtimes {
 namespace {
@@ -57,7 +58,7 @@ RestartOutcome Restarter::call_url(const Runtime& runtime, const std::string& se
   }
   const auto start = Clock::now();
   nlohmann::json body = {{"runtime_id", runtime.id}, {"setting", setting}};
-  auto status = loopback_post(*url, body.dump(), timeout_);
+  auto status = http::post_json(http::Target{url->host, url->port, url->path}, body.dump(), timeout_);
   if (!status) {
     bool overran = ms_since(start) >= timeout_.count();
     out.status = overran ? "timeout" : "failed";
@@ -76,7 +77,7 @@ bool Restarter::healthy(const std::string& health_url) const {
   const auto deadline = Clock::now() + timeout_;
   while (Clock::now() < deadline) {
     auto status =
-        loopback_get(*url, std::chrono::milliseconds(std::min<long long>(timeout_.count(), 2000)));
+        http::get(http::Target{url->host, url->port, url->path}, std::chrono::milliseconds(std::min<long long>(timeout_.count(), 2000)));
     if (status && *status >= 200 && *status < 300) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

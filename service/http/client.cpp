@@ -1,8 +1,8 @@
-#include "runtimes/loopback_client.h"
+#include "http/client.h"
 
 #include <httplib.h>
 
-namespace secretsd::runtimes {
+namespace secretsd::http {
 namespace {
 
 void set_timeouts(httplib::Client& client, std::chrono::milliseconds t) {
@@ -15,7 +15,7 @@ void set_timeouts(httplib::Client& client, std::chrono::milliseconds t) {
 
 }  // namespace
 
-std::optional<int> loopback_post(const LoopbackUrl& url, const std::string& json_body,
+std::optional<int> post_json(const Target& url, const std::string& json_body,
                                  std::chrono::milliseconds timeout) {
   httplib::Client client(url.host, url.port);
   set_timeouts(client, timeout);
@@ -24,7 +24,7 @@ std::optional<int> loopback_post(const LoopbackUrl& url, const std::string& json
   return res->status;
 }
 
-std::optional<int> loopback_get(const LoopbackUrl& url, std::chrono::milliseconds timeout) {
+std::optional<int> get(const Target& url, std::chrono::milliseconds timeout) {
   httplib::Client client(url.host, url.port);
   set_timeouts(client, timeout);
   auto res = client.Get(url.path.c_str());
@@ -32,4 +32,4 @@ std::optional<int> loopback_get(const LoopbackUrl& url, std::chrono::millisecond
   return res->status;
 }
 
-}  // namespace secretsd::runtimes
+}  // namespace secretsd::http
