@@ -5,7 +5,7 @@
 namespace secretsd::api {
 namespace {
 
-void write(const Reply& reply, http::Exchange& ex) {
+void write(Reply&& reply, http::Exchange& ex) {
   if (!reply.actor_kind.empty()) ex.actor_kind = reply.actor_kind;
   // A stream's reply is what the client gets if the server stops before
   // the hand-over.
@@ -15,7 +15,10 @@ void write(const Reply& reply, http::Exchange& ex) {
   if (reply.status == 204) {
     ex.res.body.clear();
   } else if (!reply.content_type.empty()) {
-    ex.res.set_content(reply.body, reply.content_type);
+    // What set_content does, without copying the body (it may hold a value).
+    ex.res.body = std::move(reply.body);
+    ex.res.headers.erase("Content-Type");
+    ex.res.set_header("Content-Type", reply.content_type);
   }
 }
 
