@@ -21,6 +21,7 @@
 #include "app.h"
 #include "auth/router.h"
 #include "config/config.h"
+#include "db/extension_version.h"
 #include "db/migrations.h"
 #include "events/change_hub.h"
 #include "events/routes.h"
@@ -69,6 +70,10 @@ bool migrate(const Config& config) {
   try {
     pqxx::connection conn(config.migration_database_url.empty() ? config.database_url
                                                                 : config.migration_database_url);
+    if (auto refusal = db::check_extension_version(conn)) {
+      std::cerr << "secretsd: refusing to start: " << *refusal << "\n";
+      return false;
+    }
     auto report = db::apply_migrations(conn, migrations_dir());
     std::cerr << "secretsd: migrations: " << report.applied.size() << " applied, "
               << report.already_applied.size() << " already applied\n";
