@@ -61,7 +61,8 @@ SQL
 
 # update DB [VERSION]: ALTER EXTENSION pgsecrets UPDATE [TO VERSION].
 update() {
-  local db=$1 target=${2:-$current} to=${2:+ TO '$2'} out
+  local db=$1 target=${2:-$current} to="" out
+  if [ -n "${2:-}" ]; then to=" TO '$2'"; fi
   out=$(sql "$db" -c "ALTER EXTENSION pgsecrets UPDATE$to" -c "SELECT extversion FROM pg_extension WHERE extname = 'pgsecrets'")
   expect "$db: ALTER EXTENSION pgsecrets UPDATE$to reaches $target" "^$target$" "$out"
 }
