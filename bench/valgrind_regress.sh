@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 "$PROJECT_DIR/scripts/deps.sh" --test
 command -v valgrind >/dev/null || die "valgrind is not installed (scripts/deps.sh --test)"
-make -s -C "$PROJECT_DIR" -f Makefile.pgxs sql/pgsecrets--0.2.0.sql >/dev/null
+make -s -C "$PROJECT_DIR" -f Makefile.pgxs sql/pgsecrets--0.3.0.sql >/dev/null
 
 PORT=${PGSECRETS_VALGRIND_PORT:-55740}
 DIR=$(mktemp -d /tmp/pgsecrets-valgrind.XXXXXX)

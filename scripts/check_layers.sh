@@ -22,12 +22,16 @@ HTTPLIB_ALLOWED='^service/(http|api)/|^service/secrets_cli/http_client\.[^/]+$'
 # Folders that may read the environment: config/, and the CLIs, which are
 # programs of their own (secretsctl/, secrets_cli/; cli/ and client/ are their old names).
 GETENV_ALLOWED='^service/(config|secretsctl|secrets_cli|cli|client)/'
+# Released migrations are checksummed and never change: one that named the
+# table is listed here with the later migration that replaced what it
+# created (tests/fleet/service_api.sh checks what the database holds).
+SUPERSEDED_MIGRATIONS='^migrations/0008_get_secret_row\.sql$'  # replaced by 0011
 
 ROOT=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 [ -d "$ROOT/service" ] || { echo "check_layers: no service/ folder under $ROOT" >&2; exit 2; }
 cd "$ROOT"
 
-export FEATURE_MODULES HTTPLIB_ALLOWED GETENV_ALLOWED
+export FEATURE_MODULES HTTPLIB_ALLOWED GETENV_ALLOWED SUPERSEDED_MIGRATIONS
 {
   find service -type f \( -name '*.cpp' -o -name '*.cc' -o -name '*.c' -o -name '*.h' -o -name '*.hpp' \) -print
   [ -d migrations ] && find migrations -maxdepth 1 -type f -name '*.sql' -print
@@ -39,6 +43,7 @@ use sort "stable";
 my %feature = map { $_ => 1 } split " ", $ENV{FEATURE_MODULES};
 my $httplib_allowed = qr/$ENV{HTTPLIB_ALLOWED}/;
 my $getenv_allowed = qr/$ENV{GETENV_ALLOWED}/;
+my $superseded = qr/$ENV{SUPERSEDED_MIGRATIONS}/;
 my @violations;
 my %edge;  # $edge{from}{to} = first "file:line includes \"path\"" seen
 
@@ -72,7 +77,7 @@ while (my $file = <STDIN>) {
     my $line = code_of($raw, $is_sql, \$in_block);
 
     # e) the extension table by name, not secrets.secrets_x nor x.secrets.secrets
-    if ($line =~ /(?<![\w.])(?:secrets|"secrets")\.(?:secrets|"secrets")(?![\w"])/) {
+    if ($file !~ $superseded && $line =~ /(?<![\w.])(?:secrets|"secrets")\.(?:secrets|"secrets")(?![\w"])/) {
       push @violations, "e: $where: names the extension table secrets.secrets (use its functions or views)";
     }
     next if $is_sql || !$in_service;

@@ -51,6 +51,14 @@ if ! sql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | gr
 fi
 sql -d "$DB" <<'SQL'
 CREATE EXTENSION IF NOT EXISTS pgsecrets;
+-- A database kept from an older build: secretsd needs the installed version.
+DO $$
+BEGIN
+  IF (SELECT extversion FROM pg_extension WHERE extname = 'pgsecrets')
+     <> (SELECT default_version FROM pg_available_extensions WHERE name = 'pgsecrets') THEN
+    ALTER EXTENSION pgsecrets UPDATE;
+  END IF;
+END $$;
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'secretsd') THEN

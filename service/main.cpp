@@ -23,6 +23,7 @@
 #include "composition/modules.h"
 #include "config/config.h"
 #include "db/databases.h"
+#include "db/extension_version.h"
 #include "db/migrations.h"
 #include "events/change_hub.h"
 #include "events/module.h"
@@ -60,6 +61,10 @@ bool migrate(const Config& config) {
   try {
     pqxx::connection conn(config.migration_database_url.empty() ? config.database_url
                                                                 : config.migration_database_url);
+    if (auto refusal = db::check_extension_version(conn)) {
+      std::cerr << "secretsd: refusing to start: " << *refusal << "\n";
+      return false;
+    }
     auto report = db::apply_migrations(conn, config.migrations_dir);
     std::cerr << "secretsd: migrations: " << report.applied.size() << " applied, "
               << report.already_applied.size() << " already applied\n";

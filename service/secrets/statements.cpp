@@ -21,18 +21,17 @@ namespace {
 // the result does not depend on the session's TimeZone or DateStyle.
 #define SECRETSD_EPOCH_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 
-// The metadata columns of a secrets.secret_metadata (or secrets.secrets) row `m`.
+// The metadata columns of a secrets.secret_metadata (or secrets.secret_with_value) row `m`.
 #define SECRETSD_METADATA_COLUMNS                                              \
   "m.id, m.key, m.scope, m.node_id, m.value_type, m.description, m.has_value, " \
   "m.version, " SECRETSD_EPOCH_MS("m.created_at") " AS created_at_ms, "        \
   SECRETSD_EPOCH_MS("m.updated_at") " AS updated_at_ms, m.created_by, m.updated_by"
 
-// The metadata row, then the value through secrets.get_secret() -- not a
-// direct decrypt, so that the household's read auditing applies -- pinned to
-// the version of that row (a concurrent update cannot pair one version's
-// metadata with another's value). The statement lives in a PL/pgSQL function
-// (migrations/0008_get_secret_row.sql) so that its plan is cached although
-// it is sent unnamed: planning it on every call cost more than running it.
+// The metadata and the value through secrets.read_secret(), so that the
+// household's read auditing applies and both belong to one version. The
+// statement lives in a PL/pgSQL function (migrations/0008_get_secret_row.sql,
+// body replaced by 0011) so that its plan is cached although it is sent
+// unnamed: planning it on every call cost more than running it.
 const std::string kGetSql =
     "SELECT * FROM secretsd.get_secret_row($1::uuid, $2::text, $3::text, $4::text, $5::text,"
     " $6::text)";
@@ -83,24 +82,15 @@ const std::string kDeleteSql =
 // key ($4), scope ($5) and node_id ($6, '' = none).
 #define SECRETSD_KEY_CTE                                                     \
   "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS SECRETSD_NAME_CHECKS \
-  ", $1::uuid AS household_id, $4::text AS key, $5::text AS scope,"   \
-  " NULLIF($6::text, '') AS node_id"
+  ", $4::text AS key, $5::text AS scope, NULLIF($6::text, '') AS node_id"
 
-// One kept version ($7) with its value: the secret's identity and
-// description, that version's type, author and time. No row when the secret
-// or the version is not there.
+// One kept version ($7) with its value (secrets.read_secret: read-audited):
+// the secret's identity and description, that version's type, author and
+// time. No row when the secret or the version is not there.
 const std::string kGetVersionSql =
     SECRETSD_KEY_CTE ", $7::integer AS version) "
-    "SELECT m.id, m.key, m.scope, m.node_id, l.value_type, m.description, l.has_value,"
-    " l.version, " SECRETSD_EPOCH_MS("m.created_at") " AS created_at_ms, "
-    SECRETSD_EPOCH_MS("l.written_at") " AS updated_at_ms, m.created_by, l.written_by AS updated_by,"
-    " v.value "
-    "FROM c, LATERAL (SELECT s.* FROM secrets.secrets s"
-    " WHERE s.household_id = c.household_id AND s.key = c.key AND s.scope = c.scope"
-    " AND s.node_id IS NOT DISTINCT FROM c.node_id AND s.deleted_at IS NULL OFFSET 0) m,"
-    " LATERAL (SELECT * FROM secrets.list_secret_versions(c.key, c.scope, c.node_id) x"
-    " WHERE x.version = c.version) l,"
-    " LATERAL secrets.get_secret(c.key, c.scope, c.node_id, c.version) AS v(value)";
+    "SELECT " SECRETSD_METADATA_COLUMNS ", m.value "
+    "FROM c, LATERAL secrets.read_secret(c.key, c.scope, c.node_id, c.version) m";
 
 const std::string kVersionsSql =
     SECRETSD_KEY_CTE ") "

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# ALTER EXTENSION pgsecrets UPDATE from the released 0.1.0, on a database
-# populated under 0.1.0 with the new library: values, kept versions, a
-# tombstone, grants and the audit chain survive, new writes work, and the
+# ALTER EXTENSION pgsecrets UPDATE from the released 0.1.0 and 0.2.0, on
+# databases populated under 0.1.0 (updated in one step, and 0.1.0 -> 0.2.0
+# -> current with writes in between) and under 0.2.0, with the new library:
+# values, kept versions, a tombstone, grants and the audit chain survive,
+# new writes and the current service API (read_secret) work, and each
 # upgraded schema equals a fresh install of the current version (catalog
 # compared: functions, tables, columns, constraints, indexes, policies,
 # triggers, views, grants, dumped tables).
@@ -21,14 +23,23 @@ mkdir -p "$DIR/keys"; chown "$(cluster_owner)" "$DIR/keys"
 write_key_file "$DIR/keys/root.key" 1 2
 cluster_init "$DIR" "$PORT"
 cluster_start "$DIR"
-sql postgres -c "CREATE DATABASE upgraded" -c "CREATE DATABASE fresh" >/dev/null
+sql postgres -c "CREATE DATABASE fresh" >/dev/null
 current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$PROJECT_DIR/extension/pgsecrets.control")
 
-# 1. A 0.1.0 database, written by the new library.
-out=$(sql upgraded -c "CREATE EXTENSION pgsecrets VERSION '0.1.0'" -c "SELECT extversion FROM pg_extension WHERE extname = 'pgsecrets'")
-expect "CREATE EXTENSION pgsecrets VERSION '0.1.0' on the new library" "^0.1.0$" "$out"
-sql upgraded >/dev/null <<SQL
-CREATE ROLE upgrade_app LOGIN;
+# 1. Databases populated under an old schema, written by the new library:
+#    direct    0.1.0, then one ALTER EXTENSION UPDATE to the current version;
+#    stepwise  0.1.0, UPDATE TO '0.2.0', more writes, then UPDATE;
+#    from020   created at 0.2.0, then UPDATE.
+sql postgres -c "CREATE DATABASE direct" -c "CREATE DATABASE stepwise" -c "CREATE DATABASE from020" >/dev/null
+sql postgres -c "CREATE ROLE upgrade_app LOGIN" >/dev/null
+
+# populate DB VERSION: values, a kept version, a node secret, a tombstone,
+# read auditing on and an audited read, by the role's only grant.
+populate() {
+  local db=$1 version=$2 out
+  out=$(sql "$db" -c "CREATE EXTENSION pgsecrets VERSION '$version'" -c "SELECT extversion FROM pg_extension WHERE extname = 'pgsecrets'")
+  expect "$db: CREATE EXTENSION pgsecrets VERSION '$version' on the new library" "^$version$" "$out"
+  sql "$db" >/dev/null <<SQL
 SELECT secrets.grant_household('upgrade_app', '$HH', 'admin');
 BEGIN;
 SELECT secrets.use_household('$HH');
@@ -41,15 +52,35 @@ SELECT secrets.configure_household(audit_reads => true);
 SELECT secrets.get_secret('API_KEY', 'integration');
 COMMIT;
 SQL
-out=$(sql upgraded -c "SET ROLE upgrade_app" -c "SELECT secrets.get_secret('API_KEY', 'integration')")
-expect "the new library serves the 0.1.0 schema (a role's only grant, by name)" "^second$" "$out"
+  out=$(sql "$db" -c "SET ROLE upgrade_app" -c "SELECT secrets.get_secret('API_KEY', 'integration')")
+  expect "$db: the new library serves the $version schema (a role's only grant)" "^second$" "$out"
+}
 
-# 2. The update.
-out=$(sql upgraded -c "ALTER EXTENSION pgsecrets UPDATE" -c "SELECT extversion FROM pg_extension WHERE extname = 'pgsecrets'")
-expect "ALTER EXTENSION pgsecrets UPDATE reaches $current" "^$current$" "$out"
+# update DB [VERSION]: ALTER EXTENSION pgsecrets UPDATE [TO VERSION].
+update() {
+  local db=$1 target=${2:-$current} to="" out
+  if [ -n "${2:-}" ]; then to=" TO '$2'"; fi
+  out=$(sql "$db" -c "ALTER EXTENSION pgsecrets UPDATE$to" -c "SELECT extversion FROM pg_extension WHERE extname = 'pgsecrets'")
+  expect "$db: ALTER EXTENSION pgsecrets UPDATE$to reaches $target" "^$target$" "$out"
+}
 
-# 3. Everything written under 0.1.0 is there.
-out=$(sql upgraded <<SQL || true
+populate direct 0.1.0
+update direct
+populate stepwise 0.1.0
+update stepwise 0.2.0
+out=$(sql stepwise -c "SET ROLE upgrade_app" -c "SELECT (secrets.set_secret('WRITTEN_UNDER_020', 'w', 'integration')).version" \
+  -c "SELECT 'chain=' || count(*) FROM secrets.verify_audit_chain()")
+expect "stepwise: a write under 0.2.0" "^1$" "$out"
+expect "stepwise: the audit chain verifies under 0.2.0" "^chain=0$" "$out"
+update stepwise
+populate from020 0.2.0
+update from020
+
+# 2. Everything written before the updates is there, and the service API of
+# the current version works on it.
+check_updated() {
+  local db=$1 out
+  out=$(sql "$db" <<SQL || true
 SET ROLE upgrade_app;
 SELECT secrets.get_secret('API_KEY', 'integration');
 SELECT secrets.get_secret('API_KEY', 'integration', version => 1);
@@ -57,22 +88,43 @@ SELECT secrets.get_secret_int('PORT', 'node', 'kitchen');
 SELECT secrets.restore_secret('OLD', 'integration') IS NOT NULL;
 SELECT 'restored=' || secrets.get_secret('OLD', 'integration');
 SELECT 'chain=' || count(*) FROM secrets.verify_audit_chain();
-SELECT (secrets.set_secret('NEW_AFTER_UPGRADE', 'new', 'integration')).version;
+SELECT 'new=' || (secrets.set_secret('NEW_AFTER_UPGRADE', 'new', 'integration')).version;
+SELECT count(*) AS reads_before FROM secrets.audit_log WHERE action = 'read' \gset
+SELECT 'read_current=' || value || ':' || version || ':' || value_type FROM secrets.read_secret('API_KEY', 'integration');
+SELECT 'read_kept=' || value || ':' || version FROM secrets.read_secret('API_KEY', 'integration', version => 1);
+SELECT 'read_node=' || value FROM secrets.read_secret('PORT', 'node', 'kitchen');
+SELECT 'read_missing=' || count(*) FROM secrets.read_secret('API_KEY', 'integration', version => 99);
+SELECT 'reads_audited=' || (count(*) - :reads_before) FROM secrets.audit_log WHERE action = 'read';
+SELECT 'chain_after_reads=' || count(*) FROM secrets.verify_audit_chain();
 RESET ROLE;
 SELECT 'grantee=' || grantee FROM secrets.household_grants;
 SQL
 )
-expect "the current value reads" "^second$" "$out"
-expect "a kept version reads" "^first$" "$out"
-expect "a typed node secret reads" "^8080$" "$out"
-expect "a tombstone restores" "^restored=tomb$" "$out"
-expect "the audit chain verifies" "^chain=0$" "$out"
-expect "a new write works" "^1$" "$out"
-expect "grants are carried over to the role" "^grantee=upgrade_app$" "$out"
-out=$(sql upgraded -c "SELECT key_version || ':' || fingerprint_state FROM secrets.key_status()")
-expect "the update recorded the proven key fingerprint of version 2" "^2:match$" "$out"
+  expect "$db: the current value reads" "^second$" "$out"
+  expect "$db: a kept version reads" "^first$" "$out"
+  expect "$db: a typed node secret reads" "^8080$" "$out"
+  expect "$db: a tombstone restores" "^restored=tomb$" "$out"
+  expect "$db: the audit chain verifies" "^chain=0$" "$out"
+  expect "$db: a new write works" "^new=1$" "$out"
+  expect "$db: read_secret reads the current version" "^read_current=second:2:string$" "$out"
+  expect "$db: read_secret reads a kept version" "^read_kept=first:1$" "$out"
+  expect "$db: read_secret reads a node secret" "^read_node=8080$" "$out"
+  expect "$db: read_secret: no row for a version not kept" "^read_missing=0$" "$out"
+  expect "$db: each read_secret row was read-audited" "^reads_audited=3$" "$out"
+  expect "$db: the audit chain verifies after the reads" "^chain_after_reads=0$" "$out"
+  expect "$db: grants are carried over to the role" "^grantee=upgrade_app$" "$out"
+}
+check_updated direct
+check_updated stepwise
+check_updated from020
+out=$(sql stepwise -c "SET ROLE upgrade_app" -c "SELECT 'under_020=' || value FROM secrets.read_secret('WRITTEN_UNDER_020', 'integration')")
+expect "stepwise: a value written under 0.2.0 reads" "^under_020=w$" "$out"
+for db in direct stepwise; do
+  out=$(sql "$db" -c "SELECT key_version || ':' || fingerprint_state FROM secrets.key_status()")
+  expect "$db: the update recorded the proven key fingerprint of version 2" "^2:match$" "$out"
+done
 
-# 4. The upgraded catalog equals a fresh install.
+# 3. Each upgraded catalog equals a fresh install.
 sql fresh -c "CREATE EXTENSION pgsecrets" >/dev/null
 catalog() {
   sql "$1" <<'SQL'
@@ -121,21 +173,27 @@ SELECT 'member ' || pg_describe_object(classid, objid, objsubid)
 ORDER BY 1;
 SQL
 }
-catalog upgraded >"$DIR/upgraded.catalog" || true
 catalog fresh >"$DIR/fresh.catalog" || true
-if [ "$(wc -l <"$DIR/fresh.catalog")" -gt 200 ] && diff -u "$DIR/fresh.catalog" "$DIR/upgraded.catalog" >"$DIR/catalog.diff"; then
-  pass "the upgraded catalog equals a fresh $current install ($(wc -l <"$DIR/fresh.catalog") entries)"
-else
-  fail "the upgraded catalog differs from a fresh install"; head -40 "$DIR/catalog.diff"
-fi
+for db in direct stepwise from020; do
+  catalog "$db" >"$DIR/$db.catalog" || true
+  if [ "$(wc -l <"$DIR/fresh.catalog")" -gt 200 ] && diff -u "$DIR/fresh.catalog" "$DIR/$db.catalog" >"$DIR/$db.diff"; then
+    pass "$db: the upgraded catalog equals a fresh $current install ($(wc -l <"$DIR/fresh.catalog") entries)"
+  else
+    fail "$db: the upgraded catalog differs from a fresh install"; head -40 "$DIR/$db.diff"
+  fi
+done
 
-# 5. The released script never changes.
+# 4. The released scripts never change.
 if git -C "$PROJECT_DIR" rev-parse --git-dir >/dev/null 2>&1 && git -C "$PROJECT_DIR" cat-file -e 6d69841 2>/dev/null; then
   if git -C "$PROJECT_DIR" diff --quiet 6d69841 -- sql/pgsecrets--0.1.0.sql; then
     pass "sql/pgsecrets--0.1.0.sql is byte for byte the released script"
   else fail "sql/pgsecrets--0.1.0.sql was changed after its release"; fi
 fi
-expect "sql/pgsecrets--0.1.0.sql has the released checksum" "^$(cat "$PROJECT_DIR/sql/RELEASED.sha256" | awk '$2=="pgsecrets--0.1.0.sql"{print $1}')  " \
-  "$(cd "$PROJECT_DIR/sql" && sha256sum pgsecrets--0.1.0.sql)"
+# Every released script (sql/RELEASED.sha256) has its released checksum.
+while read -r sum file; do
+  if [ "$(cd "$PROJECT_DIR/sql" && sha256sum "$file" | cut -d' ' -f1)" = "$sum" ]; then
+    pass "sql/$file has the released checksum"
+  else fail "sql/$file was changed after its release (checksum)"; fi
+done <"$PROJECT_DIR/sql/RELEASED.sha256"
 
 finish
