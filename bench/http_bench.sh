@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # secretsd's GET /api/secrets/{key} against pgbench running the very same
 # statement (bench/http_bench_get.sql, checked identical to the service's by
-# tests/service/integration/secrets_test.cpp), in a private PostgreSQL 15
+# tests/secrets/secrets_it.cpp), in a private PostgreSQL 15
 # cluster and a secretsd that this script starts and removes.
 #
 #   bash bench/http_bench.sh

@@ -1,6 +1,6 @@
 // Shape checks for what a person sends to register: an e-mail address, a
 // password and a household name. Pure functions, unit-tested without a
-// server (tests/service/unit/auth_routes_test.cpp).
+// server (tests/accounts/validation_test.cpp).
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,7 @@
 // The shapes of the ids that name callers and households: checked before
 // any lookup, by identity/ and by every feature that takes such an id.
 // Pure functions, unit-tested without a server
-// (tests/service/unit/auth_routes_test.cpp).
+// (tests/identity/validation_test.cpp).
 #pragma once
 
 #include <string_view>

@@ -1,5 +1,5 @@
 // Validates every response the integration tests received (recorded by
-// tests/service/integration/response_recorder.cpp, one JSON line per
+// tests/support/response_recorder.cpp, one JSON line per
 // exchange) against service/openapi/openapi.json: the operation must be
 // documented, the status documented for it, the content type documented for
 // that status, and a JSON body valid against its schema (OpenAPI 3.1 schemas

@@ -25,7 +25,7 @@ using std::chrono::seconds;
 
 std::string migration_sql(const std::string& file) {
   const std::string here = __FILE__;
-  const std::string root = here.substr(0, here.rfind("/tests/service/unit/"));
+  const std::string root = here.substr(0, here.rfind("/tests/"));
   std::ifstream in(root + "/migrations/" + file);
   std::ostringstream text;
   text << in.rdbuf();

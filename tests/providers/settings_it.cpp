@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const std::string kFakeRuntime = PROJECT_SOURCE_DIR "/tests/service/integration/fake_runtime.sh";
+const std::string kFakeRuntime = PROJECT_SOURCE_DIR "/tests/support/fake_runtime.sh";
 const std::string kJson = "application/json";
 
 std::string read_text(const fs::path& p) {

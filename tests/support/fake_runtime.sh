@@ -1,5 +1,5 @@
 #!/bin/bash
-# A stand-in for a voice/chat worker, driven by settings_test.cpp.
+# A stand-in for a voice/chat worker, driven by tests/providers/settings_it.cpp.
 #
 #   fake_runtime.sh restart STATE_DIR   what secretsd runs as the restart command
 #   fake_runtime.sh run STATE_DIR       the runtime itself (started detached)

@@ -1,56 +1,25 @@
-// Provider settings and runtimes pieces that need no database: masking,
-// names, the runtime registration policy and the validation probe.
+// The runtimes' pieces that need no database: setting and runtime names,
+// loopback restart URLs, the runtime registration policy and the runtimes
+// file. The providers' masking and probe: tests/providers/settings_test.cpp.
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
+#include <string>
+#include <variant>
+#include <vector>
 
 #include <gtest/gtest.h>
 
-#include "providers/masking.h"
-#include "providers/probe.h"
 #include "runtimes/names.h"
 #include "runtimes/runtimes.h"
 
 namespace secretsd::runtimes {
 namespace {
 
-using providers::mask_value;
-using providers::run_probe;
-
 namespace fs = std::filesystem;
-using namespace std::chrono_literals;
 using nlohmann::json;
-
-const std::string kDots = "\xE2\x80\xA2\xE2\x80\xA2\xE2\x80\xA2\xE2\x80\xA2";
-const std::string kEllipsis = "\xE2\x80\xA6";
-
-TEST(SettingsMasking, ShortValuesAreFullyMasked) {
-  EXPECT_EQ(mask_value(""), kDots);
-  EXPECT_EQ(mask_value("abc"), kDots);
-  EXPECT_EQ(mask_value("12345678901"), kDots);
-}
-
-TEST(SettingsMasking, MediumValuesShowOnlyTheLastFour) {
-  EXPECT_EQ(mask_value("123456789012"), kEllipsis + "9012");
-  EXPECT_EQ(mask_value("1234567890123456789"), kEllipsis + "6789");
-}
-
-TEST(SettingsMasking, LongValuesShowAShortPrefixAndTheLastFour) {
-  EXPECT_EQ(mask_value("sk-proj-0123456789abcdefabcd"), "sk-" + kEllipsis + "abcd");
-}
-
-TEST(SettingsMasking, CountsCharactersNotBytes) {
-  // 11 two-byte characters: still "short".
-  std::string s;
-  for (int i = 0; i < 11; ++i) s += "\xC3\xA9";
-  EXPECT_EQ(mask_value(s), kDots);
-  s += "\xC3\xA9";  // 12 characters: never cut inside one
-  EXPECT_EQ(mask_value(s), kEllipsis + "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9");
-}
 
 TEST(SettingsNames, EnvironmentNames) {
   EXPECT_EQ(env_var_name("llm_api_key"), "LLM_API_KEY");
@@ -157,16 +126,8 @@ TEST_F(SettingsCommandDirs, RuntimesFile) {
   EXPECT_THROW(load_runtimes_file((dir_ / "missing.json").string()), std::runtime_error);
 }
 
-// The options' environment variables: tests/service/unit/config_test.cpp
+// The options' environment variables: tests/config/config_test.cpp
 // (Config, RuntimesAndRelayVariables).
-
-TEST(SettingsProbe, ReadsTheCandidateOnStdinAndAcceptsOnExitZero) {
-  EXPECT_TRUE(run_probe({"/bin/sh", "-c", "read -r v; [ \"$v\" = good ]"}, "x", "good", 5s).ok());
-  EXPECT_FALSE(run_probe({"/bin/sh", "-c", "read -r v; [ \"$v\" = good ]"}, "x", "bad", 5s).ok());
-  // A probe that never reads a large value still ends (no blocked write).
-  EXPECT_TRUE(run_probe({"/bin/true"}, "x", std::string(1 << 20, 'v'), 5s).ok());
-  EXPECT_TRUE(run_probe({"/bin/sh", "-c", "[ \"$PGSECRETS_SETTING_NAME\" = x ]"}, "x", "", 5s).ok());
-}
 
 }  // namespace
 }  // namespace secretsd::runtimes

@@ -1,11 +1,10 @@
-// Pure checks behind the auth endpoints (accounts/validation.h,
-// identity/validation.h).
+// Pure checks behind the account endpoints (accounts/validation.h): emails,
+// passwords, household names. The ids' checks: tests/identity/validation_test.cpp.
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "accounts/validation.h"
-#include "identity/validation.h"
 
 namespace secretsd {
 namespace {
@@ -13,9 +12,6 @@ namespace {
 using accounts::is_valid_email;
 using accounts::is_valid_household_name;
 using accounts::is_valid_password;
-using identity::is_uuid;
-using identity::is_valid_app_id;
-using identity::is_valid_node_id;
 
 TEST(AuthValidation, AcceptsOrdinaryEmails) {
   for (const char* email : {"a@b.co", "first.last+tag@example.com", "X_Y-z@sub.domain.org",
@@ -49,29 +45,6 @@ TEST(AuthValidation, HouseholdNames) {
   EXPECT_FALSE(is_valid_household_name(""));
   EXPECT_FALSE(is_valid_household_name("tab\there"));
   EXPECT_FALSE(is_valid_household_name(std::string(201, 'h')));
-}
-
-TEST(AuthValidation, Uuids) {
-  EXPECT_TRUE(is_uuid("123e4567-e89b-12d3-a456-426614174000"));
-  EXPECT_TRUE(is_uuid("123E4567-E89B-12D3-A456-426614174000"));
-  EXPECT_FALSE(is_uuid("123e4567e89b12d3a456426614174000"));
-  EXPECT_FALSE(is_uuid("123e4567-e89b-12d3-a456-42661417400g"));
-  EXPECT_FALSE(is_uuid("{123e4567-e89b-12d3-a456-426614174000}"));
-  EXPECT_FALSE(is_uuid(""));
-}
-
-TEST(AuthValidation, AppAndNodeIdsFollowTheTableConstraints) {
-  EXPECT_TRUE(is_valid_app_id("jarvis-command-center"));
-  EXPECT_TRUE(is_valid_app_id("a"));
-  EXPECT_FALSE(is_valid_app_id("Upper"));
-  EXPECT_FALSE(is_valid_app_id("-lead"));
-  EXPECT_FALSE(is_valid_app_id("has space"));
-  EXPECT_FALSE(is_valid_app_id(std::string(65, 'a')));
-  EXPECT_TRUE(is_valid_node_id("Kitchen-Pi.2_a"));
-  EXPECT_FALSE(is_valid_node_id("node:1"));
-  EXPECT_FALSE(is_valid_node_id("_lead"));
-  EXPECT_FALSE(is_valid_node_id(std::string(129, 'n')));
-  EXPECT_TRUE(is_valid_node_id(std::string(128, 'n')));
 }
 
 }  // namespace
