@@ -47,11 +47,7 @@ class Databases {
   // actor's reads go to the primary for a while (read-your-writes).
   template <typename Fn>
   auto write(const Context& context, Fn&& fn) {
-    Lease lease = primary_->acquire();
-    auto result = with_statement(lease, [&](pqxx::nontransaction& tx) {
-      Session session(tx, context);
-      return fn(session);
-    });
+    auto result = statement_on(*primary_, context, fn);
     if (replica_) recent_writers_->wrote(context.actor);
     return result;
   }
@@ -60,11 +56,7 @@ class Databases {
   // the actor must read back (a stream's replay).
   template <typename Fn>
   auto read_primary(const Context& context, Fn&& fn) {
-    Lease lease = primary_->acquire();
-    return with_statement(lease, [&](pqxx::nontransaction& tx) {
-      Session session(tx, context);
-      return fn(session);
-    });
+    return statement_on(*primary_, context, fn);
   }
 
   // A transaction on the primary whose first statement sets `context`;
@@ -88,11 +80,7 @@ class Databases {
   auto read(const Context& context, Fn&& fn) {
     if (replica_ && !recent_writers_->recently_wrote(context.actor)) {
       try {
-        Lease lease = replica_->acquire();
-        auto result = with_statement(lease, [&](pqxx::nontransaction& tx) {
-          Session session(tx, context);
-          return fn(session);
-        });
+        auto result = statement_on(*replica_, context, fn);
         observe("replica");
         return result;
       } catch (const pqxx::sql_error& e) {
@@ -102,11 +90,7 @@ class Databases {
       }
     }
     observe("primary");
-    Lease lease = primary_->acquire();
-    return with_statement(lease, [&](pqxx::nontransaction& tx) {
-      Session session(tx, context);
-      return fn(session);
-    });
+    return statement_on(*primary_, context, fn);
   }
 
   // A connection of the primary for work that acts for no caller (sign-in,
@@ -118,6 +102,17 @@ class Databases {
   Availability& availability() { return *availability_; }
 
  private:
+  // One statement, as its own autocommit transaction, on a connection of
+  // `pool`, acting for `context`.
+  template <typename Fn>
+  static auto statement_on(ConnectionPool& pool, const Context& context, Fn& fn) {
+    Lease lease = pool.acquire();
+    return with_statement(lease, [&](pqxx::nontransaction& tx) {
+      Session session(tx, context);
+      return fn(session);
+    });
+  }
+
   void observe(const char* where) const {
     if (on_read_) on_read_(where);
   }

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <thread>
 
 namespace secretsd::process {
@@ -73,8 +72,8 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
 
 // Where execvp would find `name`: itself when it holds a '/', else the
 // first executable file of that name in the PATH of `env` (the child's
-// environment, which the Foreground caller builds from its own). Read from
-// `env`, not getenv: only config/ reads the process environment.
+// environment, which the Foreground caller builds from its own): this file
+// takes its environment as a parameter, it never reads the process's.
 std::string find_in_path(const std::string& name, const std::vector<std::string>& env) {
   if (name.find('/') != std::string::npos) return name;
   std::string dirs = "/bin:/usr/bin";

@@ -77,7 +77,7 @@ pqxx::result statement(Run&& run, const std::string& key, Fn&& fn) {
       return fn(statements);
     });
   } catch (const pqxx::sql_error& e) {
-    if (e.sqlstate().rfind("40", 0) == 0) throw;  // the transport's 503: send again
+    if (db::is_unavailable(e)) throw;  // class 40: the transport's 503, send again
     throw api::from_sql_error(e, key);
   }
 }
