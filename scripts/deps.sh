@@ -8,8 +8,9 @@ packages=(
   build-essential cmake pkg-config git openssl ca-certificates util-linux
   postgresql-15 postgresql-client-15 postgresql-server-dev-15
   libsodium-dev libssl-dev libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev
+  libzxcvbn-dev liboath-dev libqrencode-dev
 )
-test_packages=(libgtest-dev curl wrk nodejs chromium pgbouncer prometheus clang libfuzzer-14-dev valgrind)
+test_packages=(libgtest-dev oathtool curl wrk nodejs chromium pgbouncer prometheus clang libfuzzer-14-dev valgrind)
 
 want=("${packages[@]}")
 if [ "${1:-}" = "--test" ]; then
