@@ -170,7 +170,7 @@ pgsecrets_encrypt_secret(PG_FUNCTION_ARGS)
 
 	redact_note_value_use();
 	keyring_require_loaded();
-	context_require_access(household, PRIV_WRITE);
+	context_require_access(household, CAP_WRITE);
 	if (!keyring_active_version(&version) || !keyring_data_key(version, household, KEY_SEAL, data_key))
 		no_active_key();
 	result = seal_value(version, data_key, (const unsigned char *) VARDATA_ANY(plaintext),
@@ -198,7 +198,7 @@ pgsecrets_decrypt_secret(PG_FUNCTION_ARGS)
 
 	redact_note_value_use();
 	keyring_require_loaded();
-	context_require_access(household, PRIV_READ);
+	context_require_access(household, CAP_VALUES);
 	version = header_key_version(in, inlen);
 	if (!keyring_data_key(version, household, KEY_OPEN, data_key))
 		decrypt_failed("Root key version %u is not loaded.", version);

@@ -2,10 +2,12 @@
  * context.c — which household the session acts for, and with what right.
  *
  * Three sources, in order:
- *   1. secrets.set_context(household, actor, node): for the current
- *      transaction only, and only when the session's login role is a member
- *      of pgsecrets_gateway (secretsd). An ordinary user cannot hop
- *      households by calling it, and there is no variable to forge.
+ *   1. secrets.set_context(household, actor, node [, role, key_prefix]):
+ *      for the current transaction only, and only when the session's login
+ *      role is a member of pgsecrets_gateway (secretsd). An ordinary user
+ *      cannot hop households by calling it, and there is no variable to
+ *      forge. The role is the person's household role (0.3.0); without it
+ *      the context is an admin's, as in 0.2.0.
  *   2. secrets.use_household(household [, for_session]): for the current
  *      transaction, or asked for explicitly for the session; accepted only
  *      for a household granted to the role. DISCARD ALL and RESET ALL
@@ -22,6 +24,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -36,6 +39,8 @@
 
 #define ACTOR_MAX_BYTES 256
 #define NODE_ID_MAX_BYTES 255
+#define KEY_MAX_BYTES 255
+#define ROLE_MAX_BYTES 16
 
 PG_FUNCTION_INFO_V1(pgsecrets_set_context);
 PG_FUNCTION_INFO_V1(pgsecrets_use_household);
@@ -45,6 +50,49 @@ PG_FUNCTION_INFO_V1(pgsecrets_current_node);
 PG_FUNCTION_INFO_V1(pgsecrets_current_privilege);
 PG_FUNCTION_INFO_V1(pgsecrets_row_visible);
 PG_FUNCTION_INFO_V1(pgsecrets_current_db_role);
+PG_FUNCTION_INFO_V1(pgsecrets_require_privilege);
+PG_FUNCTION_INFO_V1(pgsecrets_key_in_prefix);
+
+/* A set of Capability bits: what a privilege allows. */
+typedef uint32 CapabilitySet;
+
+#define CAP(c) ((CapabilitySet) 1 << (c))
+#define CAPS_NONE ((CapabilitySet) 0)
+#define CAPS_READ (CAP(CAP_METADATA) | CAP(CAP_VALUES))
+#define CAPS_AUDIT (CAP(CAP_METADATA) | CAP(CAP_AUDIT))
+#define CAPS_WRITE (CAPS_READ | CAP(CAP_WRITE))
+#define CAPS_ADMIN (CAPS_WRITE | CAP(CAP_AUDIT) | CAP(CAP_ADMIN))
+
+/*
+ * The grant vocabulary (secrets.grant_household, README "People and
+ * roles"): what each privilege may do. Strongest first.
+ */
+static const struct
+{
+	const char *name;
+	CapabilitySet caps;
+}			privileges[] = {
+	{"admin", CAPS_ADMIN},
+	{"write", CAPS_WRITE},
+	{"read", CAPS_READ},
+	{"audit", CAPS_AUDIT},
+};
+
+/*
+ * The household roles of people (secretsd's memberships) and the privilege
+ * each holds: the one place this mapping lives.
+ */
+static const struct
+{
+	const char *role;
+	const char *privilege;
+}			household_roles[] = {
+	{"owner", "admin"},
+	{"admin", "admin"},
+	{"writer", "write"},
+	{"reader", "read"},
+	{"auditor", "audit"},
+};
 
 typedef struct GatewayContext
 {
@@ -54,6 +102,11 @@ typedef struct GatewayContext
 	char		actor[ACTOR_MAX_BYTES + 1];
 	bool		has_node;
 	char		node_id[NODE_ID_MAX_BYTES + 1];
+	bool		has_role;		/* the 5-argument form named a household role */
+	char		role[ROLE_MAX_BYTES + 1];
+	CapabilitySet caps;
+	bool		has_key_prefix;	/* a scoped app: only keys starting with it */
+	char		key_prefix[KEY_MAX_BYTES + 1];
 } GatewayContext;
 
 /*
@@ -79,7 +132,7 @@ typedef struct Resolution
 	bool		is_superuser;
 	bool		has_household;
 	pg_uuid_t	household;
-	HouseholdPrivilege privilege;
+	CapabilitySet caps;
 	bool		from_gateway;
 } Resolution;
 
@@ -104,31 +157,79 @@ static uint64 generation = 1;
  */
 static const Resolution restricted = {InvalidLocalTransactionId};
 
-static HouseholdPrivilege
+/* A privilege's capabilities; none for a word outside the vocabulary. */
+static CapabilitySet
 privilege_from_text(const char *s)
 {
-	if (strcmp(s, "admin") == 0)
-		return PRIV_ADMIN;
-	if (strcmp(s, "write") == 0)
-		return PRIV_WRITE;
-	if (strcmp(s, "read") == 0)
-		return PRIV_READ;
-	return PRIV_NONE;
+	for (size_t i = 0; i < lengthof(privileges); i++)
+		if (strcmp(s, privileges[i].name) == 0)
+			return privileges[i].caps;
+	return CAPS_NONE;
 }
 
+/*
+ * The name of a set of capabilities. A role holding two grants of one
+ * household through membership may hold a set no single privilege names
+ * (read and audit): then the strongest privileges it holds, joined by '+'.
+ */
 static const char *
-privilege_name(HouseholdPrivilege p)
+privilege_name(CapabilitySet caps)
 {
-	switch (p)
+	StringInfoData joined;
+
+	if (caps == CAPS_NONE)
+		return "none";
+	for (size_t i = 0; i < lengthof(privileges); i++)
+		if (caps == privileges[i].caps)
+			return privileges[i].name;
+	initStringInfo(&joined);
+	for (size_t i = 0; i < lengthof(privileges); i++)
 	{
-		case PRIV_ADMIN:
+		bool		held = (caps & privileges[i].caps) == privileges[i].caps;
+
+		for (size_t j = 0; held && j < i; j++)
+			if ((caps & privileges[j].caps) == privileges[j].caps &&
+				(privileges[j].caps & privileges[i].caps) == privileges[i].caps)
+				held = false;	/* a stronger privilege held covers it */
+		if (held)
+			appendStringInfo(&joined, "%s%s", joined.len > 0 ? "+" : "", privileges[i].name);
+	}
+	return joined.len > 0 ? joined.data : "none";
+}
+
+/* The weakest privilege that has a capability: what a refusal says is needed. */
+static const char *
+privilege_needed_for(Capability needed)
+{
+	switch (needed)
+	{
+		case CAP_ADMIN:
 			return "admin";
-		case PRIV_WRITE:
+		case CAP_WRITE:
 			return "write";
-		case PRIV_READ:
-			return "read";
+		case CAP_AUDIT:
+			return "audit";
 		default:
-			return "none";
+			return "read";
+	}
+}
+
+/* What a household role may not do, as a refusal says it. */
+static const char *
+capability_action(Capability needed)
+{
+	switch (needed)
+	{
+		case CAP_ADMIN:
+			return "administer the household";
+		case CAP_WRITE:
+			return "change secrets";
+		case CAP_AUDIT:
+			return "read the audit trail";
+		case CAP_VALUES:
+			return "read secret values";
+		default:
+			return "see the household's secrets";
 	}
 }
 
@@ -250,9 +351,9 @@ typedef struct GrantQuery
 {
 	Oid			role;
 	const pg_uuid_t *want;
-	HouseholdPrivilege match;
+	CapabilitySet match;
 	pg_uuid_t	only;
-	HouseholdPrivilege only_priv;
+	CapabilitySet only_priv;
 	int			ngrants;
 	bool		count_only;		/* the role's own grants, not through membership */
 } GrantQuery;
@@ -274,11 +375,12 @@ grant_query(void *arg)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		pg_uuid_t  *hh = DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
-		HouseholdPrivilege p = privilege_from_text(SPI_getvalue(tup, desc, 2));
+		CapabilitySet p = privilege_from_text(SPI_getvalue(tup, desc, 2));
 
 		q->ngrants++;
-		if (q->want && memcmp(hh->data, q->want->data, UUID_LEN) == 0 && p > q->match)
-			q->match = p;
+		/* grants through several roles add up */
+		if (q->want && memcmp(hh->data, q->want->data, UUID_LEN) == 0)
+			q->match |= p;
 		if (q->ngrants == 1)
 		{
 			memcpy(q->only.data, hh->data, UUID_LEN);
@@ -294,8 +396,8 @@ grant_query(void *arg)
  * the household when there is exactly one.
  */
 static int
-lookup_grants(Oid role, const pg_uuid_t *want, HouseholdPrivilege *match,
-			  pg_uuid_t *only, HouseholdPrivilege *only_priv)
+lookup_grants(Oid role, const pg_uuid_t *want, CapabilitySet *match,
+			  pg_uuid_t *only, CapabilitySet *only_priv)
 {
 	GrantQuery	q = {0};
 
@@ -342,8 +444,8 @@ resolve(void)
 {
 	Oid			outer = GetOuterUserId();
 	pg_uuid_t	only;
-	HouseholdPrivilege only_priv = PRIV_NONE;
-	HouseholdPrivilege match;
+	CapabilitySet only_priv = CAPS_NONE;
+	CapabilitySet match;
 	int			ngrants;
 	const HouseholdChoice *choice;
 
@@ -358,15 +460,14 @@ resolve(void)
 	resolved.generation = generation;
 	resolved.is_superuser = superuser_arg(outer);
 	resolved.has_household = false;
-	resolved.privilege = PRIV_NONE;
+	resolved.caps = CAPS_NONE;
 	resolved.from_gateway = false;
 
 	if (gateway_context_valid())
 	{
 		resolved.has_household = true;
 		resolved.household = gateway.household;
-		/* A node writes its own secrets; it never administers the household. */
-		resolved.privilege = gateway.has_node ? PRIV_WRITE : PRIV_ADMIN;
+		resolved.caps = gateway.caps;
 		resolved.from_gateway = true;
 		return &resolved;
 	}
@@ -375,14 +476,14 @@ resolve(void)
 	if (choice != NULL)
 	{
 		if (resolved.is_superuser)
-			match = PRIV_ADMIN;
+			match = CAPS_ADMIN;
 		else
 			(void) lookup_grants(outer, &choice->household, &match, &only, &only_priv);
-		if (match != PRIV_NONE)
+		if (match != CAPS_NONE)
 		{
 			resolved.has_household = true;
 			resolved.household = choice->household;
-			resolved.privilege = match;
+			resolved.caps = match;
 		}
 		return &resolved;
 	}
@@ -394,33 +495,147 @@ resolve(void)
 		{
 			resolved.has_household = true;
 			resolved.household = only;
-			resolved.privilege = only_priv;
+			resolved.caps = only_priv;
 		}
 	}
 	return &resolved;
 }
 
-/*
- * Guards the crypto primitives: a value is only sealed or opened for the
- * household the session acts for. Superusers hold the key file anyway.
- */
-void
-context_require_access(const pg_uuid_t *household, HouseholdPrivilege needed)
+static void
+require_some_household(const Resolution *r)
 {
-	const Resolution *r = resolve();
-
-	if (r->is_superuser)
-		return;
 	if (!r->has_household)
 		ereport(ERROR,
 				(errcode(ERRCODE_PGSECRETS_NO_HOUSEHOLD),
 				 errmsg("no household is selected for this session"),
 				 errhint("Grant the role a household with secrets.grant_household(), or pick one with secrets.use_household().")));
-	if (memcmp(r->household.data, household->data, UUID_LEN) != 0 || r->privilege < needed)
+}
+
+static bool
+has_capability(const Resolution *r, Capability needed)
+{
+	return r->is_superuser || (r->caps & CAP(needed)) != 0;
+}
+
+/*
+ * The refusal of an action the session's privilege does not allow in its
+ * own household (SQLSTATE SE009; secretsd answers 403). A gateway context
+ * names the person's household role; a database role's session keeps the
+ * wording of 0.2.0 (sql_message), which named the privilege.
+ */
+static void
+refuse(const Resolution *r, Capability needed, bool sql_message_names_household)
+{
+	if (r->from_gateway && gateway.has_role)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGSECRETS_ROLE_REFUSED),
+				 errmsg("permission denied: role \"%s\" may not %s", gateway.role, capability_action(needed))));
+	if (sql_message_names_household)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGSECRETS_ROLE_REFUSED),
+				 errmsg("permission denied for this household"),
+				 errdetail("The session needs %s access to the household.", privilege_needed_for(needed))));
+	ereport(ERROR,
+			(errcode(ERRCODE_PGSECRETS_ROLE_REFUSED),
+			 errmsg("permission denied: this session has %s access to the household, %s is needed",
+					privilege_name(r->caps), privilege_needed_for(needed))));
+}
+
+/*
+ * Guards the crypto primitives: a value is only sealed or opened for the
+ * household the session acts for, and only when its privilege allows it
+ * (an auditor never opens a value). Superusers hold the key file anyway.
+ */
+void
+context_require_access(const pg_uuid_t *household, Capability needed)
+{
+	const Resolution *r = resolve();
+
+	if (r->is_superuser)
+		return;
+	require_some_household(r);
+	if (memcmp(r->household.data, household->data, UUID_LEN) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for this household"),
-				 errdetail("The session needs %s access to the household.", privilege_name(needed))));
+				 errdetail("The session needs %s access to the household.", privilege_needed_for(needed))));
+	if (!has_capability(r, needed))
+		refuse(r, needed, true);
+}
+
+/* Whether key is inside the gateway context's key prefix (true without one). */
+static bool
+key_in_prefix(const char *key, size_t len)
+{
+	size_t		plen;
+
+	if (!gateway_context_valid() || !gateway.has_key_prefix || InSecurityRestrictedOperation())
+		return true;
+	plen = strlen(gateway.key_prefix);
+	return len >= plen && memcmp(key, gateway.key_prefix, plen) == 0;
+}
+
+/*
+ * require_privilege(needed text [, key text]) → uuid: the session's
+ * household, when its privilege has the capability that defines privilege
+ * `needed` (read: values, audit: the audit trail, write: changes, admin:
+ * administration); else SE009. With a key (a write of that key): SE009 too
+ * when the key is outside a scoped app's key prefix, decided from the name
+ * alone so that a refusal tells nothing of whether the key exists.
+ */
+Datum
+pgsecrets_require_privilege(PG_FUNCTION_ARGS)
+{
+	const Resolution *r = resolve();
+	const char *needed_name;
+	Capability	needed;
+	pg_uuid_t  *out;
+
+	if (PG_ARGISNULL(0))
+		elog(ERROR, "pgsecrets: require_privilege() needs a privilege");
+	needed_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strcmp(needed_name, "read") == 0)
+		needed = CAP_VALUES;
+	else if (strcmp(needed_name, "audit") == 0)
+		needed = CAP_AUDIT;
+	else if (strcmp(needed_name, "write") == 0)
+		needed = CAP_WRITE;
+	else if (strcmp(needed_name, "admin") == 0)
+		needed = CAP_ADMIN;
+	else
+		elog(ERROR, "pgsecrets: require_privilege(): unknown privilege \"%s\"", needed_name);
+
+	require_some_household(r);
+	if (!has_capability(r, needed))
+		refuse(r, needed, false);
+	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
+	{
+		text	   *key = PG_GETARG_TEXT_PP(1);
+
+		if (!key_in_prefix(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)))
+			ereport(ERROR,
+					(errcode(ERRCODE_PGSECRETS_ROLE_REFUSED),
+					 errmsg("permission denied: key \"%s\" is outside this app's key prefix \"%s\"",
+							text_to_cstring(key), gateway.key_prefix)));
+	}
+	out = palloc(sizeof(pg_uuid_t));
+	*out = r->household;
+	PG_RETURN_UUID_P(out);
+}
+
+/*
+ * key_in_prefix(key text) → boolean: whether a scoped app may see the key
+ * (always true outside a gateway context with a key prefix).
+ */
+Datum
+pgsecrets_key_in_prefix(PG_FUNCTION_ARGS)
+{
+	text	   *key;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	key = PG_GETARG_TEXT_PP(0);
+	PG_RETURN_BOOL(key_in_prefix(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)));
 }
 
 static void
@@ -441,10 +656,65 @@ copy_bounded_text(text *src, char *dst, size_t cap, const char *what)
 }
 
 /*
+ * The privilege of a household role (household_roles); 22023 for anything
+ * else, NULL included.
+ */
+static CapabilitySet
+household_role_caps(text *role_text, char *role_out)
+{
+	char	   *role = role_text ? text_to_cstring(role_text) : NULL;
+
+	for (size_t i = 0; role != NULL && i < lengthof(household_roles); i++)
+		if (strcmp(role, household_roles[i].role) == 0)
+		{
+			strlcpy(role_out, household_roles[i].role, ROLE_MAX_BYTES + 1);
+			return privilege_from_text(household_roles[i].privilege);
+		}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("role must be \"owner\", \"admin\", \"writer\", \"reader\" or \"auditor\""),
+			 err_generic_string(PG_DIAG_SCHEMA_NAME, "secrets"),
+			 err_generic_string(PG_DIAG_TABLE_NAME, "api"),
+			 err_generic_string(PG_DIAG_COLUMN_NAME, "role")));
+	return CAPS_NONE;			/* not reached */
+}
+
+/*
+ * A key prefix is the start of a key, so it follows the key's characters
+ * (secrets.check_key: SCREAMING_SNAKE_CASE, at most 255 bytes).
+ */
+static void
+copy_key_prefix(text *prefix, char *dst)
+{
+	const char *p = VARDATA_ANY(prefix);
+	size_t		len = VARSIZE_ANY_EXHDR(prefix);
+	bool		ok = len >= 1 && len <= KEY_MAX_BYTES && p[0] >= 'A' && p[0] <= 'Z';
+
+	for (size_t i = 1; ok && i < len; i++)
+		ok = (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '_';
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key_prefix must be the start of a key: SCREAMING_SNAKE_CASE, 1 to %d characters",
+						KEY_MAX_BYTES),
+				 err_generic_string(PG_DIAG_SCHEMA_NAME, "secrets"),
+				 err_generic_string(PG_DIAG_TABLE_NAME, "api"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "key_prefix")));
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+}
+
+/*
  * set_context(household_id uuid, actor text, node_id text default null):
- * the household and actor of the current transaction, for secretsd only.
+ * the household and actor of the current transaction, for secretsd only,
+ * with an admin's privilege (a node's: write).
+ * set_context(household uuid, actor text, node_id text, role text,
+ * key_prefix text default null) (0.3.0): with the privilege of the
+ * person's household role, and for a scoped app only the keys starting
+ * with key_prefix.
  * Outside a transaction block that is the calling statement itself, which
- * lets secretsd set the context and do the work in one round trip.
+ * lets secretsd set the context and do the work in one round trip. Nothing
+ * is set unless every argument is valid.
  */
 Datum
 pgsecrets_set_context(PG_FUNCTION_ARGS)
@@ -462,6 +732,9 @@ pgsecrets_set_context(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("household_id must not be null")));
 
+	/* an invalid call leaves no context behind, not even the previous one */
+	gateway.lxid = InvalidLocalTransactionId;
+	generation++;
 	gateway.household = *PG_GETARG_UUID_P(0);
 	if (PG_ARGISNULL(1))
 		strlcpy(gateway.actor, GetUserNameFromId(GetSessionUserId(), false), sizeof(gateway.actor));
@@ -470,6 +743,15 @@ pgsecrets_set_context(PG_FUNCTION_ARGS)
 	gateway.has_node = !PG_ARGISNULL(2);
 	if (gateway.has_node)
 		copy_bounded_text(PG_GETARG_TEXT_PP(2), gateway.node_id, NODE_ID_MAX_BYTES, "node_id");
+	gateway.has_role = PG_NARGS() > 3;
+	gateway.caps = gateway.has_role ?
+		household_role_caps(PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3), gateway.role) : CAPS_ADMIN;
+	/* A node writes its own secrets; it never administers the household. */
+	if (gateway.has_node)
+		gateway.caps &= CAPS_WRITE;
+	gateway.has_key_prefix = PG_NARGS() > 4 && !PG_ARGISNULL(4);
+	if (gateway.has_key_prefix)
+		copy_key_prefix(PG_GETARG_TEXT_PP(4), gateway.key_prefix);
 	gateway.lxid = MyProc->lxid;
 	gateway.subid = GetCurrentSubTransactionId();
 	generation++;
@@ -489,8 +771,8 @@ pgsecrets_use_household(PG_FUNCTION_ARGS)
 	bool		for_session = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	pg_uuid_t  *household;
 	pg_uuid_t	only;
-	HouseholdPrivilege only_priv;
-	HouseholdPrivilege match;
+	CapabilitySet only_priv;
+	CapabilitySet match;
 	HouseholdChoice *target;
 
 	generation++;
@@ -509,7 +791,7 @@ pgsecrets_use_household(PG_FUNCTION_ARGS)
 	if (!superuser_arg(outer))
 	{
 		(void) lookup_grants(outer, household, &match, &only, &only_priv);
-		if (match == PRIV_NONE)
+		if (match == CAPS_NONE)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("role \"%s\" has not been granted this household",
@@ -578,37 +860,50 @@ pgsecrets_current_privilege(PG_FUNCTION_ARGS)
 
 	if (r->is_superuser)
 		PG_RETURN_TEXT_P(cstring_to_text("admin"));
-	PG_RETURN_TEXT_P(cstring_to_text(privilege_name(r->has_household ? r->privilege : PRIV_NONE)));
+	PG_RETURN_TEXT_P(cstring_to_text(privilege_name(r->has_household ? r->caps : CAPS_NONE)));
 }
 
 /*
- * row_visible(household_id, scope, node_id, min_privilege int): the test of
- * every row-level-security policy. A gateway context that names a node sees
- * the household's integration rows and that node's own rows, and writes only
- * the latter.
+ * row_visible(household_id, scope, node_id, [key,] min_privilege int): the
+ * test of every row-level-security policy; min_privilege is the Capability
+ * needed (1 metadata, 2 write, 3 admin, 4 audit trail, 5 values). A gateway
+ * context that names a node sees the household's integration rows and that
+ * node's own rows, and writes only the latter; one with a key prefix (a
+ * scoped app) sees only the keys that start with it (0.3.0, the form with
+ * key).
  */
 Datum
 pgsecrets_row_visible(PG_FUNCTION_ARGS)
 {
 	const Resolution *r;
-	HouseholdPrivilege needed;
+	int			min_arg = PG_NARGS() - 1;
+	int			needed;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(3))
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(min_arg))
 		PG_RETURN_BOOL(false);
 	r = resolve();
-	needed = (HouseholdPrivilege) PG_GETARG_INT32(3);
+	needed = PG_GETARG_INT32(min_arg);
+	if (needed < CAP_METADATA)
+		needed = CAP_METADATA;
 	if (r->is_superuser)
 		PG_RETURN_BOOL(true);
-	if (!r->has_household || r->privilege < needed ||
+	if (!r->has_household || needed > CAP_VALUES || !has_capability(r, (Capability) needed) ||
 		memcmp(r->household.data, PG_GETARG_UUID_P(0)->data, UUID_LEN) != 0)
 		PG_RETURN_BOOL(false);
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(3))
+	{
+		text	   *key = PG_GETARG_TEXT_PP(3);
+
+		if (!key_in_prefix(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)))
+			PG_RETURN_BOOL(false);
+	}
 	if (r->from_gateway && gateway.has_node && !PG_ARGISNULL(1))
 	{
 		bool		is_node_scope = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(1)), "node") == 0;
 		bool		own_node = is_node_scope && !PG_ARGISNULL(2) &&
 			strcmp(text_to_cstring(PG_GETARG_TEXT_PP(2)), gateway.node_id) == 0;
 
-		if (needed >= PRIV_WRITE)
+		if (needed == CAP_WRITE || needed == CAP_ADMIN)
 			PG_RETURN_BOOL(own_node);
 		PG_RETURN_BOOL(!is_node_scope || own_node);
 	}

@@ -36,6 +36,7 @@
 #define ERRCODE_PGSECRETS_RETENTION_PASSED	MAKE_SQLSTATE('S','E','0','0','6')
 #define ERRCODE_PGSECRETS_AUDIT_APPEND_ONLY	MAKE_SQLSTATE('S','E','0','0','7')
 #define ERRCODE_PGSECRETS_KEY_MISMATCH		MAKE_SQLSTATE('S','E','0','0','8')
+#define ERRCODE_PGSECRETS_ROLE_REFUSED		MAKE_SQLSTATE('S','E','0','0','9')
 
 /* settings, defined in pgsecrets.c */
 extern char *pgsecrets_key_file;
@@ -77,16 +78,21 @@ extern void keycheck_install_callbacks(void);
 /* owner_spi.c */
 extern void run_as_owner(void (*fn) (void *arg), void *arg);
 
-/* context.c */
-typedef enum HouseholdPrivilege
+/*
+ * context.c: what a privilege (read, audit, write, admin) lets a session do
+ * in its household. The numbers are row_visible()'s min_privilege argument
+ * (1 to 3 since 0.1.0, 4 and 5 since 0.3.0).
+ */
+typedef enum Capability
 {
-	PRIV_NONE = 0,
-	PRIV_READ = 1,
-	PRIV_WRITE = 2,
-	PRIV_ADMIN = 3
-} HouseholdPrivilege;
+	CAP_METADATA = 1,			/* see secrets and their metadata */
+	CAP_WRITE = 2,				/* create, change, delete, restore, roll back */
+	CAP_ADMIN = 3,				/* purge, household settings */
+	CAP_AUDIT = 4,				/* read the audit trail */
+	CAP_VALUES = 5				/* read values in clear */
+} Capability;
 
-extern void context_require_access(const pg_uuid_t *household, HouseholdPrivilege needed);
+extern void context_require_access(const pg_uuid_t *household, Capability needed);
 extern void context_install_callbacks(void);
 
 /* redact.c */
