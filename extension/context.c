@@ -720,6 +720,7 @@ Datum
 pgsecrets_set_context(PG_FUNCTION_ARGS)
 {
 	Oid			gateway_role = get_role_oid("pgsecrets_gateway", true);
+	GatewayContext next = {InvalidLocalTransactionId};
 
 	if (!OidIsValid(gateway_role) || !is_member_of_role(GetSessionUserId(), gateway_role) ||
 		InSecurityRestrictedOperation())
@@ -732,26 +733,25 @@ pgsecrets_set_context(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("household_id must not be null")));
 
-	/* an invalid call leaves no context behind, not even the previous one */
-	gateway.lxid = InvalidLocalTransactionId;
-	generation++;
-	gateway.household = *PG_GETARG_UUID_P(0);
+	/* built aside: an invalid call changes nothing */
+	next.household = *PG_GETARG_UUID_P(0);
 	if (PG_ARGISNULL(1))
-		strlcpy(gateway.actor, GetUserNameFromId(GetSessionUserId(), false), sizeof(gateway.actor));
+		strlcpy(next.actor, GetUserNameFromId(GetSessionUserId(), false), sizeof(next.actor));
 	else
-		copy_bounded_text(PG_GETARG_TEXT_PP(1), gateway.actor, ACTOR_MAX_BYTES, "actor");
-	gateway.has_node = !PG_ARGISNULL(2);
-	if (gateway.has_node)
-		copy_bounded_text(PG_GETARG_TEXT_PP(2), gateway.node_id, NODE_ID_MAX_BYTES, "node_id");
-	gateway.has_role = PG_NARGS() > 3;
-	gateway.caps = gateway.has_role ?
-		household_role_caps(PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3), gateway.role) : CAPS_ADMIN;
+		copy_bounded_text(PG_GETARG_TEXT_PP(1), next.actor, ACTOR_MAX_BYTES, "actor");
+	next.has_node = !PG_ARGISNULL(2);
+	if (next.has_node)
+		copy_bounded_text(PG_GETARG_TEXT_PP(2), next.node_id, NODE_ID_MAX_BYTES, "node_id");
+	next.has_role = PG_NARGS() > 3;
+	next.caps = next.has_role ?
+		household_role_caps(PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3), next.role) : CAPS_ADMIN;
 	/* A node writes its own secrets; it never administers the household. */
-	if (gateway.has_node)
-		gateway.caps &= CAPS_WRITE;
-	gateway.has_key_prefix = PG_NARGS() > 4 && !PG_ARGISNULL(4);
-	if (gateway.has_key_prefix)
-		copy_key_prefix(PG_GETARG_TEXT_PP(4), gateway.key_prefix);
+	if (next.has_node)
+		next.caps &= CAPS_WRITE;
+	next.has_key_prefix = PG_NARGS() > 4 && !PG_ARGISNULL(4);
+	if (next.has_key_prefix)
+		copy_key_prefix(PG_GETARG_TEXT_PP(4), next.key_prefix);
+	gateway = next;
 	gateway.lxid = MyProc->lxid;
 	gateway.subid = GetCurrentSubTransactionId();
 	generation++;

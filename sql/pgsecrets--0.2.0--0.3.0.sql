@@ -26,6 +26,9 @@
 --   change_events(after_id, max_events),
 --   change_event_kept(event_id)                   the change stream's replay
 --   key_status()                                  readiness: an active root key is loaded
+--   audit_entries(actor, key, action, since, until, before_seq, max_rows)
+--                                                 the household's audit trail, newest first (0.3.0)
+--   verify_audit_chain()                          the chain's verification status (audit or admin)
 --   decrypt_secret(ciphertext, household, context) only secretsd's migration 0005, which moved
 --                                                 values secretsd had encrypted itself into the store
 --
@@ -241,3 +244,480 @@ END $$;
 ALTER FUNCTION secrets.read_secret(text, text, text, integer) OWNER TO pgsecrets_owner;
 REVOKE ALL ON FUNCTION secrets.read_secret(text, text, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION secrets.read_secret(text, text, text, integer) TO pgsecrets_user;
+
+-- ---------------------------------------------------------------- key prefix (scoped apps)
+-- A gateway context with a key prefix (an app whose grant names one) sees
+-- only the keys that start with it: the policies of secrets and
+-- secret_versions test the row's key, so reads find no row (secretsd: 404)
+-- and lists omit the rest. Every function that writes a key asks
+-- require_privilege(needed, key) first, so a write outside the prefix is
+-- SE009 from the name alone, whether or not the key exists.
+ALTER POLICY secrets_select ON secrets.secrets
+  USING (secrets.row_visible(household_id, scope, node_id, key, 1)
+         AND (deleted_at IS NULL OR current_user = 'pgsecrets_owner'));
+ALTER POLICY secrets_insert ON secrets.secrets
+  WITH CHECK (secrets.row_visible(household_id, scope, node_id, key, 2));
+ALTER POLICY secrets_update ON secrets.secrets
+  USING (secrets.row_visible(household_id, scope, node_id, key, 2))
+  WITH CHECK (secrets.row_visible(household_id, scope, node_id, key, 2));
+ALTER POLICY secrets_delete ON secrets.secrets
+  USING (secrets.row_visible(household_id, scope, node_id, key, 2));
+ALTER POLICY secret_versions_select ON secrets.secret_versions
+  USING (secrets.row_visible(household_id, scope, node_id, key, 1)
+         AND (current_user = 'pgsecrets_owner'
+              OR EXISTS (SELECT 1 FROM secrets.secrets s
+                          WHERE s.household_id = secret_versions.household_id
+                            AND s.id = secret_versions.secret_id AND s.deleted_at IS NULL)));
+ALTER POLICY secret_versions_insert ON secrets.secret_versions
+  WITH CHECK (secrets.row_visible(household_id, scope, node_id, key, 2));
+ALTER POLICY secret_versions_update ON secrets.secret_versions
+  USING (secrets.row_visible(household_id, scope, node_id, key, 2))
+  WITH CHECK (secrets.row_visible(household_id, scope, node_id, key, 2));
+ALTER POLICY secret_versions_delete ON secrets.secret_versions
+  USING (secrets.row_visible(household_id, scope, node_id, key, 2));
+
+-- The writing functions of 0.1.0 and 0.2.0, unchanged but for their first
+-- line: the privilege check now names the key written.
+CREATE OR REPLACE FUNCTION secrets.set_secret(key text, value text, scope text,
+                                   value_type text DEFAULT 'string',
+                                   node_id text DEFAULT NULL,
+                                   description text DEFAULT NULL,
+                                   expected_version integer DEFAULT NULL)
+RETURNS secrets.secret_metadata
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('write', key);
+  actor text := secrets.current_actor();
+  v text;
+  cur secrets.secrets;
+  written secrets.secrets;
+BEGIN
+  PERFORM secrets.check_key(key);
+  PERFORM secrets.check_scope(scope, node_id);
+  v := secrets.normalize_value(value, value_type);
+  PERFORM secrets.lock_household(h);
+  SELECT s.* INTO cur FROM secrets.secrets s
+   WHERE s.household_id = h AND s.key = key AND s.scope = scope
+     AND s.node_id IS NOT DISTINCT FROM node_id
+   FOR UPDATE;
+  PERFORM secrets.check_expected_version(expected_version, cur);
+  IF cur.id IS NULL THEN
+    INSERT INTO secrets.secrets AS s
+           (household_id, scope, node_id, key, value, value_type, description, has_value, created_by, updated_by)
+    VALUES (h, scope, node_id, key,
+            secrets.encrypt_secret(v, h, secrets.secret_context(scope, node_id, key)),
+            value_type, description, v <> '', actor, actor)
+    RETURNING s.* INTO written;
+  ELSE
+    UPDATE secrets.secrets s
+       SET value = secrets.encrypt_secret(v, h, secrets.secret_context(s.scope, s.node_id, s.key)),
+           value_type = value_type,
+           description = coalesce(description, s.description),
+           has_value = v <> '',
+           version = s.version + 1,
+           updated_at = now(),
+           updated_by = actor,
+           deleted_at = NULL,
+           deleted_by = NULL
+     WHERE s.household_id = h AND s.id = cur.id
+    RETURNING s.* INTO written;
+  END IF;
+  PERFORM secrets.audit_write(h, CASE WHEN cur.id IS NULL OR cur.deleted_at IS NOT NULL THEN 'create' ELSE 'update' END,
+                              scope, node_id, key, written.version);
+  RETURN secrets.metadata_of(written);
+END $$;
+CREATE OR REPLACE FUNCTION secrets.create_secret(key text, value text,
+                                      scope text DEFAULT 'integration',
+                                      value_type text DEFAULT 'string',
+                                      node_id text DEFAULT NULL,
+                                      description text DEFAULT NULL)
+RETURNS secrets.secret_metadata
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('write', key);
+  cur_version integer;
+BEGIN
+  PERFORM secrets.check_key(key);
+  PERFORM secrets.check_scope(scope, node_id);
+  PERFORM secrets.normalize_value(value, value_type);
+  PERFORM secrets.lock_household(h);
+  SELECT s.version INTO cur_version FROM secrets.secrets s
+   WHERE s.household_id = h AND s.key = key AND s.scope = scope
+     AND s.node_id IS NOT DISTINCT FROM node_id AND s.deleted_at IS NULL;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = '23505',
+      MESSAGE = format('Secret with key "%s" already exists', key);
+  END IF;
+  RETURN secrets.set_secret(key, value, scope, value_type, node_id, description);
+END $$;
+CREATE OR REPLACE FUNCTION secrets.update_secret(key text,
+                                      scope text DEFAULT 'integration',
+                                      node_id text DEFAULT NULL,
+                                      value text DEFAULT NULL,
+                                      description text DEFAULT NULL,
+                                      expected_version integer DEFAULT NULL)
+RETURNS secrets.secret_metadata
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('write', key);
+  cur secrets.secrets;
+  v text;
+  written secrets.secrets;
+BEGIN
+  PERFORM secrets.check_key(key);
+  PERFORM secrets.check_scope(scope, node_id);
+  cur := secrets.lock_live_secret(h, key, scope, node_id, expected_version);
+  IF value IS NOT NULL THEN
+    v := secrets.normalize_value(value, cur.value_type);
+  END IF;
+  UPDATE secrets.secrets s
+     SET value = CASE WHEN v IS NULL THEN s.value
+                      ELSE secrets.encrypt_secret(v, h, secrets.secret_context(s.scope, s.node_id, s.key)) END,
+         has_value = CASE WHEN v IS NULL THEN s.has_value ELSE v <> '' END,
+         description = coalesce(description, s.description),
+         version = s.version + 1,
+         updated_at = now(),
+         updated_by = secrets.current_actor()
+   WHERE s.household_id = h AND s.id = cur.id
+  RETURNING s.* INTO written;
+  PERFORM secrets.audit_write(h, 'update', scope, node_id, key, written.version);
+  RETURN secrets.metadata_of(written);
+END $$;
+CREATE OR REPLACE FUNCTION secrets.delete_secret(key text, scope text, node_id text DEFAULT NULL,
+                                      expected_version integer DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('write', key);
+  cur secrets.secrets;
+BEGIN
+  PERFORM secrets.lock_household(h);
+  SELECT s.* INTO cur FROM secrets.secrets s
+   WHERE s.household_id = h AND s.key = key AND s.scope = scope
+     AND s.node_id IS NOT DISTINCT FROM node_id
+   FOR UPDATE;
+  PERFORM secrets.check_expected_version(expected_version, cur);
+  IF cur.id IS NULL OR cur.deleted_at IS NOT NULL THEN
+    RETURN false;
+  END IF;
+  UPDATE secrets.secrets s SET deleted_at = now(), deleted_by = secrets.current_actor()
+   WHERE s.household_id = h AND s.id = cur.id;
+  PERFORM secrets.audit_write(h, 'delete', cur.scope, cur.node_id, cur.key, cur.version);
+  RETURN true;
+END $$;
+CREATE OR REPLACE FUNCTION secrets.restore_secret(key text, scope text, node_id text DEFAULT NULL)
+RETURNS secrets.secret_metadata
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('write', key);
+  cur secrets.secrets;
+  retention interval := (secrets.settings_for(h)).delete_retention;
+  written secrets.secrets;
+BEGIN
+  cur := secrets.lock_secret_row(h, key, scope, node_id);
+  IF cur.id IS NULL OR cur.deleted_at IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = format('No deleted secret with key "%s"', key),
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'key';
+  END IF;
+  IF cur.deleted_at + retention < now() THEN
+    RAISE EXCEPTION USING ERRCODE = 'SE006',
+      MESSAGE = format('Secret "%s" was deleted more than %s ago and can no longer be restored', key, retention),
+      HINT = 'It is removed by secrets.purge_secret() or secrets.purge_expired_secrets().';
+  END IF;
+  UPDATE secrets.secrets s SET deleted_at = NULL, deleted_by = NULL
+   WHERE s.household_id = h AND s.id = cur.id
+  RETURNING s.* INTO written;
+  PERFORM secrets.audit_write(h, 'restore', cur.scope, cur.node_id, cur.key, cur.version);
+  RETURN secrets.metadata_of(written);
+END $$;
+CREATE OR REPLACE FUNCTION secrets.rollback_secret(key text, scope text, to_version integer,
+                                        node_id text DEFAULT NULL,
+                                        expected_version integer DEFAULT NULL)
+RETURNS secrets.secret_metadata
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('write', key);
+  cur secrets.secrets;
+  old secrets.secret_versions;
+  written secrets.secrets;
+BEGIN
+  cur := secrets.lock_live_secret(h, key, scope, node_id, expected_version);
+  IF to_version = cur.version THEN
+    old := ROW(cur.household_id, cur.id, cur.version, cur.scope, cur.node_id, cur.key, cur.value,
+               cur.value_type, cur.has_value, cur.updated_at, cur.updated_by, now());
+  ELSE
+    SELECT v.* INTO old FROM secrets.secret_versions v
+     WHERE v.household_id = h AND v.secret_id = cur.id AND v.version = to_version;
+    IF old.version IS NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'P0002',
+        MESSAGE = format('Version %s of secret "%s" is not kept', to_version, key),
+        HINT = 'secrets.list_secret_versions() lists the versions kept.',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'version';
+    END IF;
+  END IF;
+  UPDATE secrets.secrets s
+     SET value = old.value,
+         value_type = old.value_type,
+         has_value = old.has_value,
+         version = s.version + 1,
+         updated_at = now(),
+         updated_by = secrets.current_actor()
+   WHERE s.household_id = h AND s.id = cur.id
+  RETURNING s.* INTO written;
+  PERFORM secrets.audit_write(h, 'rollback', cur.scope, cur.node_id, cur.key, written.version,
+                              jsonb_build_object('from_version', to_version));
+  RETURN secrets.metadata_of(written);
+END $$;
+CREATE OR REPLACE FUNCTION secrets.purge_secret(key text, scope text, node_id text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('admin', key);
+  cur secrets.secrets;
+BEGIN
+  PERFORM secrets.lock_household(h);
+  SELECT s.* INTO cur FROM secrets.secrets s
+   WHERE s.household_id = h AND s.key = key AND s.scope = scope
+     AND s.node_id IS NOT DISTINCT FROM node_id
+   FOR UPDATE;
+  IF cur.id IS NULL THEN
+    RETURN false;
+  END IF;
+  IF cur.deleted_at IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '55000',
+      MESSAGE = format('Secret "%s" is not deleted; delete it before purging it', key);
+  END IF;
+  DELETE FROM secrets.secrets s WHERE s.household_id = h AND s.id = cur.id;
+  PERFORM secrets.audit_write(h, 'purge', cur.scope, cur.node_id, cur.key, cur.version);
+  RETURN true;
+END $$;
+CREATE OR REPLACE FUNCTION secrets.ensure_secret_exists(key text, scope text,
+                                             value_type text DEFAULT 'string',
+                                             node_id text DEFAULT NULL,
+                                             description text DEFAULT NULL,
+                                             friendly_name text DEFAULT NULL,
+                                             is_required boolean DEFAULT true,
+                                             is_sensitive boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('write', key);
+  actor text := secrets.current_actor();
+  cur secrets.secrets;
+  written secrets.secrets;
+BEGIN
+  PERFORM secrets.check_key(key);
+  PERFORM secrets.check_scope(scope, node_id);
+  PERFORM secrets.normalize_value('', value_type);
+  PERFORM secrets.lock_household(h);
+  SELECT s.* INTO cur FROM secrets.secrets s
+   WHERE s.household_id = h AND s.key = key AND s.scope = scope
+     AND s.node_id IS NOT DISTINCT FROM node_id
+   FOR UPDATE;
+  IF cur.id IS NOT NULL AND cur.deleted_at IS NULL THEN
+    RETURN false;
+  END IF;
+  IF cur.id IS NULL THEN
+    INSERT INTO secrets.secrets AS s
+           (household_id, scope, node_id, key, value, value_type, description, friendly_name,
+            is_required, is_sensitive, has_value, created_by, updated_by)
+    VALUES (h, scope, node_id, key,
+            secrets.encrypt_secret('', h, secrets.secret_context(scope, node_id, key)),
+            value_type, description, friendly_name,
+            coalesce(is_required, true), coalesce(is_sensitive, true), false, actor, actor)
+    RETURNING s.* INTO written;
+  ELSE
+    UPDATE secrets.secrets s
+       SET value = secrets.encrypt_secret('', h, secrets.secret_context(s.scope, s.node_id, s.key)),
+           value_type = value_type, description = description, friendly_name = friendly_name,
+           is_required = coalesce(is_required, true), is_sensitive = coalesce(is_sensitive, true),
+           has_value = false, version = s.version + 1, updated_at = now(), updated_by = actor,
+           deleted_at = NULL, deleted_by = NULL
+     WHERE s.household_id = h AND s.id = cur.id
+    RETURNING s.* INTO written;
+  END IF;
+  PERFORM secrets.audit_write(h, 'create', scope, node_id, key, written.version);
+  RETURN true;
+END $$;
+-- A seed writes every key it declares: each must be inside the prefix.
+CREATE OR REPLACE FUNCTION secrets.seed_rows(decls jsonb)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  h uuid := secrets.require_privilege('write');
+  actor text := secrets.current_actor();
+  n integer := 0;
+  t record;
+BEGIN
+  PERFORM secrets.require_privilege('write', w.key) FROM secrets.seed_declarations(decls) w;
+  PERFORM secrets.lock_household(h);
+  -- deleted secrets that are declared again are re-created one by one (rare)
+  FOR t IN
+    SELECT DISTINCT ON (w.scope, w.node_id, w.key) w.*
+      FROM secrets.seed_declarations(decls) w
+      JOIN secrets.secrets s ON s.household_id = h AND s.key = w.key AND s.scope = w.scope
+                            AND s.node_id IS NOT DISTINCT FROM w.node_id AND s.deleted_at IS NOT NULL
+     ORDER BY w.scope, w.node_id, w.key, w.i
+  LOOP
+    IF secrets.ensure_secret_exists(t.key, t.scope, t.value_type, t.node_id, t.description,
+                                    t.friendly_name, t.is_required, t.is_sensitive) THEN
+      n := n + 1;
+    END IF;
+  END LOOP;
+  WITH wanted AS (
+    SELECT DISTINCT ON (w.scope, w.node_id, w.key) w.*
+      FROM secrets.seed_declarations(decls) w
+     WHERE NOT EXISTS (SELECT FROM secrets.secrets s
+                        WHERE s.household_id = h AND s.key = w.key AND s.scope = w.scope
+                          AND s.node_id IS NOT DISTINCT FROM w.node_id)
+     ORDER BY w.scope, w.node_id, w.key, w.i
+  ), inserted AS (
+    INSERT INTO secrets.secrets AS s
+           (household_id, scope, node_id, key, value, value_type, description, friendly_name,
+            is_required, is_sensitive, has_value, created_by, updated_by)
+    SELECT h, w.scope, w.node_id, w.key,
+           secrets.encrypt_secret('', h, secrets.secret_context(w.scope, w.node_id, w.key)),
+           w.value_type, w.description, w.friendly_name, w.is_required, w.is_sensitive, false, actor, actor
+      FROM wanted w ORDER BY w.i
+    RETURNING s.scope, s.node_id, s.key, s.version
+  )
+  SELECT n + secrets.audit_write_many(h, 'create', coalesce(jsonb_agg(to_jsonb(x)), '[]'))
+    INTO n FROM inserted x;
+  RETURN n;
+END $$;
+-- The change stream's replay shows a scoped app only its keys.
+CREATE OR REPLACE FUNCTION secrets.change_events(after_id bigint, max_events integer)
+RETURNS TABLE (id bigint, at timestamptz, event jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  SELECT a.id, a.at, secrets.change_event(a)
+    FROM secrets.audit_log a
+   WHERE a.household_id = secrets.require_household()
+     AND a.id > after_id
+     AND secrets.is_change_action(a.action)
+     AND secrets.row_visible(a.household_id, a.scope, a.node_id, a.key, 1)
+   ORDER BY a.id
+   LIMIT greatest(max_events, 0)
+$$;
+
+-- ---------------------------------------------------------------- audit trail (service API)
+-- The audit trail of the context's household for auditors and admins
+-- (secretsd's GET /api/audit): newest first, each filter NULL for none;
+-- since <= at < until; before_seq is the cursor (the seq of the last entry
+-- of the previous page). max_rows 1..1000, else 22023. Needs the audit
+-- capability (audit or admin), else SE009. A scoped app's context sees only
+-- entries of its keys. No entry holds a value.
+-- The page itself; its parameters are named apart from its columns (PL/pgSQL
+-- cannot have both named actor): audit_entries() is the API's name for it.
+CREATE FUNCTION secrets.audit_page(by_actor text, by_key text, by_action text, since timestamptz,
+                                   until timestamptz, before_seq bigint, max_rows integer)
+RETURNS TABLE (seq bigint, at timestamptz, actor text, action text, scope text, node_id text,
+               key text, version integer, detail jsonb)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  h uuid := secrets.require_privilege('audit');
+BEGIN
+  IF max_rows IS NULL OR max_rows NOT BETWEEN 1 AND 1000 THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'max_rows must be between 1 and 1000',
+      SCHEMA = 'secrets', TABLE = 'api', COLUMN = 'max_rows';
+  END IF;
+  RETURN QUERY
+    SELECT a.seq, a.at, a.actor, a.action, a.scope, a.node_id, a.key, a.version, a.detail
+      FROM secrets.audit_log a
+     WHERE a.household_id = h
+       AND (before_seq IS NULL OR a.seq < before_seq)
+       AND (by_actor IS NULL OR a.actor = by_actor)
+       AND (by_key IS NULL OR a.key = by_key)
+       AND (by_action IS NULL OR a.action = by_action)
+       AND (since IS NULL OR a.at >= since)
+       AND (until IS NULL OR a.at < until)
+       -- an entry without a key (grant, configure, ...) is the household's:
+       -- '' is inside no prefix, so a scoped context does not see it
+       AND secrets.key_in_prefix(coalesce(a.key, ''))
+     ORDER BY a.seq DESC
+     LIMIT max_rows;
+END $$;
+ALTER FUNCTION secrets.audit_page(text, text, text, timestamptz, timestamptz, bigint, integer)
+  OWNER TO pgsecrets_owner;
+REVOKE ALL ON FUNCTION secrets.audit_page(text, text, text, timestamptz, timestamptz, bigint, integer)
+  FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.audit_page(text, text, text, timestamptz, timestamptz, bigint, integer)
+  TO pgsecrets_owner;
+
+CREATE FUNCTION secrets.audit_entries(actor text, key text, action text, since timestamptz,
+                                      until timestamptz, before_seq bigint, max_rows integer)
+RETURNS TABLE (seq bigint, at timestamptz, actor text, action text, scope text, node_id text,
+               key text, version integer, detail jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  SELECT * FROM secrets.audit_page(actor, key, action, since, until, before_seq, max_rows)
+$$;
+ALTER FUNCTION secrets.audit_entries(text, text, text, timestamptz, timestamptz, bigint, integer)
+  OWNER TO pgsecrets_owner;
+REVOKE ALL ON FUNCTION secrets.audit_entries(text, text, text, timestamptz, timestamptz, bigint, integer)
+  FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION secrets.audit_entries(text, text, text, timestamptz, timestamptz, bigint, integer)
+  TO pgsecrets_user;
+
+-- Checking the chain needs the audit capability: auditors too, not only
+-- admins (SE009 otherwise).
+CREATE OR REPLACE FUNCTION secrets.verify_audit_chain(household uuid DEFAULT NULL)
+RETURNS TABLE (household_id uuid, id bigint, seq bigint, reason text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+  only_household uuid := household;
+BEGIN
+  IF NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = secrets.current_db_role()), false) THEN
+    only_household := secrets.require_privilege('audit');   -- their own household only
+  END IF;
+  RETURN QUERY
+  WITH chain AS (
+    SELECT a AS e, lag(a.link) OVER w AS prev_link, lag(a.seq) OVER w AS prev_seq,
+           lead(a.seq) OVER w IS NULL AS is_head
+      FROM secrets.audit_log a
+     WHERE only_household IS NULL OR a.household_id = only_household
+    WINDOW w AS (PARTITION BY a.household_id ORDER BY a.seq)
+  ), anchored AS (
+    SELECT c.*,
+           CASE WHEN c.prev_seq IS NOT NULL THEN c.prev_link
+                WHEN (c.e).seq = 1 THEN '\x'::bytea
+                ELSE (SELECT decode(p.detail ->> 'kept_prev_link', 'hex')
+                        FROM secrets.audit_log p
+                       WHERE p.household_id = (c.e).household_id AND p.action = 'audit_purge'
+                         AND (p.detail ->> 'kept_from_seq')::bigint = (c.e).seq
+                       ORDER BY p.seq DESC LIMIT 1)
+           END AS expected_prev
+      FROM chain c
+  ), checked AS (
+    SELECT (x.e).household_id AS h, (x.e).id AS i, (x.e).seq AS s,
+           CASE
+             WHEN x.prev_seq IS NOT NULL AND (x.e).seq <> x.prev_seq + 1 THEN
+               CASE WHEN (x.e).seq = x.prev_seq + 2 THEN format('entry %s is missing', x.prev_seq + 1)
+                    ELSE format('entries %s to %s are missing', x.prev_seq + 1, (x.e).seq - 1) END
+             WHEN x.expected_prev IS NULL THEN
+               format('entries before %s are missing and no audit_purge entry records their removal', (x.e).seq)
+             WHEN (x.e).link IS DISTINCT FROM sha256(x.expected_prev || secrets.audit_message(x.e)) THEN
+               'entry was changed: its contents no longer match its link'
+             WHEN (x.e).chain_key_version IN (SELECT f.key_version FROM secrets.loaded_key_fingerprints() f
+                                               WHERE f.state = 'mismatch') THEN
+               format('root key version %s does not match this database: the key file holds another key than the one that wrote this entry',
+                      (x.e).chain_key_version)
+             WHEN secrets.audit_mac((x.e).chain_key_version, (x.e).household_id, (x.e).link) <> (x.e).mac THEN
+               'entry was rewritten: its MAC does not verify'
+             WHEN x.is_head AND secrets.audit_mac((x.e).chain_key_version, (x.e).household_id, (x.e).link) IS NULL THEN
+               format('the newest entry cannot be checked: root key version %s is not loaded', (x.e).chain_key_version)
+           END AS why
+      FROM anchored x
+  )
+  SELECT DISTINCT ON (k.h) k.h, k.i, k.s, k.why
+    FROM checked k WHERE k.why IS NOT NULL
+   ORDER BY k.h, k.s;
+END $$;

@@ -31,16 +31,20 @@ current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$PROJECT_DIR/extension/pg
 #    stepwise  0.1.0, UPDATE TO '0.2.0', more writes, then UPDATE;
 #    from020   created at 0.2.0, then UPDATE.
 sql postgres -c "CREATE DATABASE direct" -c "CREATE DATABASE stepwise" -c "CREATE DATABASE from020" >/dev/null
-sql postgres -c "CREATE ROLE upgrade_app LOGIN" >/dev/null
+sql postgres -c "CREATE ROLE upgrade_app LOGIN" -c "CREATE ROLE upgrade_reader LOGIN" \
+  -c "CREATE ROLE upgrade_writer LOGIN" -c "CREATE ROLE upgrade_auditor LOGIN" >/dev/null
 
 # populate DB VERSION: values, a kept version, a node secret, a tombstone,
-# read auditing on and an audited read, by the role's only grant.
+# read auditing on and an audited read, by the role's only grant; a read
+# and a write grant beside it.
 populate() {
   local db=$1 version=$2 out
   out=$(sql "$db" -c "CREATE EXTENSION pgsecrets VERSION '$version'" -c "SELECT extversion FROM pg_extension WHERE extname = 'pgsecrets'")
   expect "$db: CREATE EXTENSION pgsecrets VERSION '$version' on the new library" "^$version$" "$out"
   sql "$db" >/dev/null <<SQL
 SELECT secrets.grant_household('upgrade_app', '$HH', 'admin');
+SELECT secrets.grant_household('upgrade_reader', '$HH', 'read');
+SELECT secrets.grant_household('upgrade_writer', '$HH', 'write');
 BEGIN;
 SELECT secrets.use_household('$HH');
 SELECT secrets.set_secret('API_KEY', 'first', 'integration');
@@ -97,7 +101,7 @@ SELECT 'read_missing=' || count(*) FROM secrets.read_secret('API_KEY', 'integrat
 SELECT 'reads_audited=' || (count(*) - :reads_before) FROM secrets.audit_log WHERE action = 'read';
 SELECT 'chain_after_reads=' || count(*) FROM secrets.verify_audit_chain();
 RESET ROLE;
-SELECT 'grantee=' || grantee FROM secrets.household_grants;
+SELECT 'grantee=' || grantee FROM secrets.household_grants WHERE grantee = 'upgrade_app'::regrole;
 SQL
 )
   expect "$db: the current value reads" "^second$" "$out"
@@ -117,6 +121,90 @@ SQL
 check_updated direct
 check_updated stepwise
 check_updated from020
+# 2b. Household roles (0.3.0): every grant made under 0.1.0 or 0.2.0 keeps
+# what it could do (refusals are now SQLSTATE SE009); secretsd's 3-argument
+# set_context is still an admin's; the 5-argument one and the 'audit'
+# privilege work on the data written before the update.
+sql postgres -c "CREATE ROLE upgrade_gateway LOGIN IN ROLE pgsecrets_gateway" >/dev/null
+check_roles() {
+  local db=$1 out
+  out=$(sql "$db" <<SQL || true
+CREATE FUNCTION pg_temp.try(call text) RETURNS text LANGUAGE plpgsql AS \$\$
+BEGIN
+  EXECUTE call;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE;
+END \$\$;
+GRANT EXECUTE ON FUNCTION pg_temp.try(text) TO PUBLIC;
+SET ROLE upgrade_reader;
+SELECT 'reader_privilege=' || secrets.current_privilege();
+SELECT 'reader_value=' || secrets.get_secret('API_KEY', 'integration');
+SELECT 'reader_list=' || count(*) FROM secrets.list_secrets();
+SELECT 'reader_write=' || pg_temp.try(\$\$SELECT secrets.set_secret('BY_READER', 'x', 'integration')\$\$);
+SELECT 'reader_audit=' || pg_temp.try(\$\$SELECT secrets.audit_entries(NULL, NULL, NULL, NULL, NULL, NULL, 10)\$\$);
+RESET ROLE;
+SET ROLE upgrade_writer;
+SELECT 'writer_privilege=' || secrets.current_privilege();
+SELECT 'writer_write=' || (secrets.set_secret('BY_WRITER', 'w', 'integration')).version;
+SELECT 'writer_value=' || secrets.get_secret('BY_WRITER', 'integration');
+SELECT 'writer_purge=' || pg_temp.try(\$\$SELECT secrets.purge_secret('OLD', 'integration')\$\$);
+SELECT 'writer_chain=' || pg_temp.try(\$\$SELECT secrets.verify_audit_chain()\$\$);
+RESET ROLE;
+SET ROLE upgrade_app;
+SELECT 'admin_privilege=' || secrets.current_privilege();
+SELECT 'admin_oldest=' || seq || ':' || action FROM secrets.audit_entries(NULL, NULL, NULL, NULL, NULL, 2, 1);
+SELECT 'admin_settings=' || (secrets.configure_household(max_versions => 9)).max_versions;
+RESET ROLE;
+SELECT secrets.grant_household('upgrade_auditor', '$HH', 'audit');
+SET ROLE upgrade_auditor;
+SELECT 'auditor_privilege=' || secrets.current_privilege();
+SELECT 'auditor_entries=' || (count(*) > 5) FROM secrets.audit_entries(NULL, NULL, NULL, NULL, NULL, NULL, 1000);
+SELECT 'auditor_value=' || pg_temp.try(\$\$SELECT secrets.get_secret('API_KEY', 'integration')\$\$);
+SELECT 'auditor_chain=' || count(*) FROM secrets.verify_audit_chain();
+RESET ROLE;
+SET SESSION AUTHORIZATION upgrade_gateway;
+BEGIN;
+SELECT secrets.set_context('$HH', 'user:1');
+SELECT 'gateway3_privilege=' || secrets.current_privilege();
+SELECT 'gateway3_write=' || (secrets.set_secret('BY_GATEWAY', 'g', 'integration')).version;
+SELECT secrets.set_context('$HH', 'user:2', NULL, 'auditor');
+SELECT 'gateway5_privilege=' || secrets.current_privilege();
+SELECT 'gateway5_oldest=' || seq || ':' || action FROM secrets.audit_entries(NULL, NULL, NULL, NULL, NULL, 2, 1);
+SELECT 'gateway5_value=' || pg_temp.try(\$\$SELECT secrets.get_secret('API_KEY', 'integration')\$\$);
+COMMIT;
+RESET SESSION AUTHORIZATION;
+SELECT 'chain_at_end=' || count(*) FROM secrets.verify_audit_chain();
+SQL
+)
+  expect "$db: a read grant still reads values" "^reader_value=second$" "$out"
+  expect "$db: a read grant is still 'read'" "^reader_privilege=read$" "$out"
+  expect "$db: a read grant still lists" "^reader_list=[1-9]" "$out"
+  expect "$db: a read grant still may not write (SE009)" "^reader_write=SE009$" "$out"
+  expect "$db: a read grant may not read the audit trail (SE009)" "^reader_audit=SE009$" "$out"
+  expect "$db: a write grant is still 'write'" "^writer_privilege=write$" "$out"
+  expect "$db: a write grant still writes" "^writer_write=1$" "$out"
+  expect "$db: a write grant still reads" "^writer_value=w$" "$out"
+  expect "$db: a write grant still may not purge (SE009)" "^writer_purge=SE009$" "$out"
+  expect "$db: a write grant may not check the audit chain (SE009)" "^writer_chain=SE009$" "$out"
+  expect "$db: an admin grant is still 'admin'" "^admin_privilege=admin$" "$out"
+  expect "$db: an admin grant reads the audit written before the update" "^admin_oldest=1:grant$" "$out"
+  expect "$db: an admin grant still configures the household" "^admin_settings=9$" "$out"
+  expect "$db: an 'audit' grant after the update" "^auditor_privilege=audit$" "$out"
+  expect "$db: an 'audit' grant reads the audit trail" "^auditor_entries=true$" "$out"
+  expect "$db: an 'audit' grant reads no value (SE009)" "^auditor_value=SE009$" "$out"
+  expect "$db: an 'audit' grant checks the chain" "^auditor_chain=0$" "$out"
+  expect "$db: the 3-argument set_context is still an admin's" "^gateway3_privilege=admin$" "$out"
+  expect "$db: the 3-argument set_context still writes" "^gateway3_write=1$" "$out"
+  expect "$db: set_context with the role auditor" "^gateway5_privilege=audit$" "$out"
+  expect "$db: an auditor's context reads the audit written before the update" "^gateway5_oldest=1:grant$" "$out"
+  expect "$db: an auditor's context reads no value (SE009)" "^gateway5_value=SE009$" "$out"
+  expect "$db: the audit chain verifies after all of it" "^chain_at_end=0$" "$out"
+}
+check_roles direct
+check_roles stepwise
+check_roles from020
+
 out=$(sql stepwise -c "SET ROLE upgrade_app" -c "SELECT 'under_020=' || value FROM secrets.read_secret('WRITTEN_UNDER_020', 'integration')")
 expect "stepwise: a value written under 0.2.0 reads" "^under_020=w$" "$out"
 for db in direct stepwise; do
