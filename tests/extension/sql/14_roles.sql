@@ -197,6 +197,7 @@ SELECT secrets.current_privilege();
 SELECT count(*) > 0 AS audit_trail_rows FROM secrets.audit_trail;
 SELECT key, version FROM secrets.secrets ORDER BY key;
 SELECT key, decrypted_value FROM secrets.decrypted_secrets;
+SELECT public.regress_r14_try(NULL, 'SELECT decrypted_value FROM secrets.decrypted_secrets') AS decrypted_view;
 RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_r14_read;
 SELECT count(*) AS reader_audit_trail_rows FROM secrets.audit_trail;
@@ -337,7 +338,8 @@ SELECT count(*) FROM secrets.audit_entries(NULL, NULL, NULL, NULL, NULL, NULL, 1
 RESET SESSION AUTHORIZATION;
 
 -- Every chain written here still verifies.
-SELECT count(*) AS chain_problems FROM secrets.verify_audit_chain();
+SELECT (SELECT count(*) FROM secrets.verify_audit_chain(:H)) + (SELECT count(*) FROM secrets.verify_audit_chain(:A))
+       + (SELECT count(*) FROM secrets.verify_audit_chain(:OTHER)) AS chain_problems;
 
 DROP FUNCTION public.regress_r14_try(text, text, text);
 DROP TABLE public.regress_r14_calls, public.regress_r14_matrix;
