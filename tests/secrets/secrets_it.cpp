@@ -490,8 +490,9 @@ TEST(SecretsBenchScript, PgbenchRunsTheServiceGetStatement) {
   script.pop_back();
 
   std::string sql = secrets::get_secret_sql();
-  const char* names[] = {"", ":household", ":actor", ":caller_node", ":key", ":scope", ":node_id"};
-  for (int n = 6; n >= 1; --n) {
+  const char* names[] = {"",           ":household", ":actor", ":caller_node", ":role",
+                         ":key_prefix", ":key",       ":scope", ":node_id"};
+  for (int n = 8; n >= 1; --n) {
     std::string param = "$" + std::to_string(n);
     for (auto pos = sql.find(param); pos != std::string::npos; pos = sql.find(param, pos)) {
       sql.replace(pos, param.size(), names[n]);
