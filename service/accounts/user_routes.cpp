@@ -89,7 +89,8 @@ json optional_json(const std::optional<std::string>& value) {
 // Users see themselves; owners and admins see the members of the household
 // they act for. Anyone else is "not found" as far as the caller can tell.
 Reply AccountsModule::handle_get_user(const api::Request& req, const api::Caller& caller) {
-  const std::string id = uuid_capture(req, 1);
+  const std::string id = http::ascii_lower(req.path_capture(1));
+  if (!identity::is_uuid(id)) return Reply::error({404, "User not found"});
   if (id == caller.user_id) {
     std::optional<user_store::UserProfile> user;
     {
