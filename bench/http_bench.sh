@@ -113,7 +113,7 @@ HTTP_SOCKET_ERRORS=${HTTP_SOCKET_ERRORS:-0}
 # actor and key; only the HTTP layer and JWT check are missing.
 PGBENCH_CMD=(pgbench -n -M prepared -c"$CLIENTS" -j2 -T"$SECONDS_PER_RUN"
   -f "$PROJECT_DIR/bench/http_bench_get.sql"
-  -D household="$HOUSEHOLD" -D actor="user:$USER_ID" -D key="$KEY" -D scope=integration
+  -D household="$HOUSEHOLD" -D actor="user:$USER_ID" -D key="$KEY" -D scope=integration -D role=membership
   -D ready=0
   --log --log-prefix="$BENCH_DIR/pgbench_log"
   -h "$BENCH_DIR/run" -p "$PG_PORT" -U "$ROLE" "$DB")

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "api/router.h"
+#include "identity/authenticator.h"
 
 namespace secretsd::accounts {
 namespace {
@@ -35,9 +36,11 @@ AccountsOptions accounts_options(const Config& config) {
   return options;
 }
 
-AccountsModule::AccountsModule(db::Databases& databases, const AccountsOptions& options,
-                               std::string credential_pepper)
+AccountsModule::AccountsModule(db::Databases& databases,
+                               identity::CredentialAuthenticator& authenticator,
+                               const AccountsOptions& options, std::string credential_pepper)
     : databases_(databases),
+      authenticator_(authenticator),
       options_(options),
       credential_pepper_(std::move(credential_pepper)),
       hasher_(options.argon2, hashing_threads(options)),
@@ -66,6 +69,34 @@ void AccountsModule::register_routes(api::Router& router) {
               [this](const api::Request& req, const api::Caller&) { return handle_refresh(req); });
   router.post("/api/v0/auth/logout", Access::Public,
               [this](const api::Request& req, const api::Caller&) { return handle_logout(req); });
+  router.get("/api/v0/auth/sessions", Access::User,
+             [this](const api::Request&, const api::Caller& caller) {
+               return handle_list_sessions(caller);
+             });
+  router.del(R"(/api/v0/auth/sessions/([^/]+))", Access::User,
+             [this](const api::Request& req, const api::Caller& caller) {
+               return handle_end_session(req, caller);
+             });
+  router.post("/api/v0/auth/password", Access::User,
+              [this](const api::Request& req, const api::Caller& caller) {
+                return handle_change_password(req, caller);
+              });
+  router.get("/api/v0/households", Access::User,
+             [this](const api::Request&, const api::Caller& caller) {
+               return handle_list_households(caller);
+             });
+  router.get(R"(/api/v0/households/([^/]+)/members)", Access::User,
+             [this](const api::Request& req, const api::Caller& caller) {
+               return handle_list_members(req, caller);
+             });
+  router.patch(R"(/api/v0/households/([^/]+)/members/([^/]+))", Access::User,
+               [this](const api::Request& req, const api::Caller& caller) {
+                 return handle_change_member(req, caller);
+               });
+  router.del(R"(/api/v0/households/([^/]+)/members/([^/]+))", Access::User,
+             [this](const api::Request& req, const api::Caller& caller) {
+               return handle_remove_member(req, caller);
+             });
   router.get(R"(/api/v0/users/([^/]+))", Access::User,
              [this](const api::Request& req, const api::Caller& caller) {
                return handle_get_user(req, caller);

@@ -1,6 +1,8 @@
 // People's accounts: registration, sign-in and its tokens (POST
-// /api/v0/auth/{register,login,refresh,logout}), a household's users
-// (GET /api/v0/users/{id}) and invitations (POST /api/v0/households/invites).
+// /api/v0/auth/{register,login,refresh,logout,password}), a person's
+// sessions (GET/DELETE /api/v0/auth/sessions), their households and a
+// household's members (/api/v0/households..., /api/v0/users/{id}) and
+// invitations (POST /api/v0/households/invites).
 // Owns what only these routes use: the password hasher (argon2id, a bounded
 // number at a time) and the login and registration limits (counted in
 // PostgreSQL, shared by every instance).
@@ -22,6 +24,9 @@ class Router;
 namespace secretsd::db {
 class Databases;
 }
+namespace secretsd::identity {
+class CredentialAuthenticator;
+}
 
 namespace secretsd::accounts {
 
@@ -42,9 +47,10 @@ class AccountsModule {
  public:
   // `credential_pepper`: identity::derive_credential_pepper(AUTH_SECRET_KEY),
   // the key of stored refresh-token and invite-code hashes and of the rate
-  // limits' keys. Throws std::invalid_argument for a rate of 0.
-  AccountsModule(db::Databases& databases, const AccountsOptions& options,
-                 std::string credential_pepper);
+  // limits' keys. `authenticator`: sessions ended here are dropped from its
+  // cache at once. Throws std::invalid_argument for a rate of 0.
+  AccountsModule(db::Databases& databases, identity::CredentialAuthenticator& authenticator,
+                 const AccountsOptions& options, std::string credential_pepper);
   AccountsModule(const AccountsModule&) = delete;
   AccountsModule& operator=(const AccountsModule&) = delete;
 
@@ -56,16 +62,26 @@ class AccountsModule {
   api::Reply handle_register(const api::Request& req);
   api::Reply handle_login(const api::Request& req);
   api::Reply handle_refresh(const api::Request& req);
+  // Also with a user's access token (Authorization): ends that session.
   api::Reply handle_logout(const api::Request& req);
+  // session_routes.cpp: a user's access token.
+  api::Reply handle_list_sessions(const api::Caller& caller);
+  api::Reply handle_end_session(const api::Request& req, const api::Caller& caller);
+  api::Reply handle_change_password(const api::Request& req, const api::Caller& caller);
   // user_routes.cpp: a user's access token.
   api::Reply handle_get_user(const api::Request& req, const api::Caller& caller);
   api::Reply handle_create_invite(const api::Request& req, const api::Caller& caller);
+  api::Reply handle_list_households(const api::Caller& caller);
+  api::Reply handle_list_members(const api::Request& req, const api::Caller& caller);
+  api::Reply handle_change_member(const api::Request& req, const api::Caller& caller);
+  api::Reply handle_remove_member(const api::Request& req, const api::Caller& caller);
 
   void check_register_rate(const api::Request& req);
   void check_login_rate(const api::Request& req, db::Lease& lease, const std::string& email);
   std::string credential_hash(const std::string& secret) const;
 
   db::Databases& databases_;
+  identity::CredentialAuthenticator& authenticator_;
   const AccountsOptions options_;
   const std::string credential_pepper_;
   PasswordHasher hasher_;

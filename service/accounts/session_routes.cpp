@@ -1,4 +1,5 @@
-// POST /api/v0/auth/{register,login,refresh,logout}.
+// POST /api/v0/auth/{register,login,refresh,logout,password} and a person's
+// sessions (GET /api/v0/auth/sessions, DELETE /api/v0/auth/sessions/{id}).
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,7 +13,9 @@
 #include "api/readers.h"
 #include "db/databases.h"
 #include "http/ascii.h"
+#include "identity/authenticator.h"
 #include "identity/tokens.h"
+#include "identity/validation.h"
 #include "metrics/metrics.h"
 
 namespace secretsd::accounts {
@@ -25,14 +28,32 @@ using identity::TokenPair;
 constexpr std::size_t kMaxRefreshTokenBytes = 256;
 constexpr const char* kBadLogin = "Invalid email or password";
 constexpr const char* kBadRefresh = "Invalid refresh token";
+// Kept of a client's User-Agent for its session list.
+constexpr std::size_t kMaxUserAgentBytes = 512;
+
+// Where a session starts from: the client's address and User-Agent (cut to
+// kMaxUserAgentBytes), shown to the person in their session list.
+user_store::Origin origin_of(const api::Request& req) {
+  std::string agent = req.header("User-Agent");
+  if (agent.size() > kMaxUserAgentBytes) agent.resize(kMaxUserAgentBytes);
+  return user_store::Origin{req.remote_addr(), std::move(agent)};
+}
+
+TokenPair token_pair_for(const identity::TokenOptions& options, const user_store::Account& account,
+                         std::string refresh) {
+  return identity::make_token_pair(options, account.user_id, account.session_id,
+                                   account.household_id, std::move(refresh));
+}
 
 // A signed-in person: the access log names the caller a user although the
-// route is public.
+// route is public. `role`: theirs in the default household (null when no
+// longer a member of it).
 Reply session_reply(int status, const TokenPair& tokens, const user_store::Account& account) {
   nlohmann::json body = identity::token_json(tokens);
   body["user_id"] = account.user_id;
   body["household_id"] = account.household_id;
-  body["role"] = account.role;
+  body["session_id"] = account.session_id;
+  body["role"] = account.role.empty() ? nlohmann::json(nullptr) : nlohmann::json(account.role);
   return Reply::json(status, body).with_actor_kind("user");
 }
 
@@ -102,10 +123,11 @@ Reply AccountsModule::handle_register(const api::Request& req) {
     auto lease = databases_.primary();
     if (r.invite_code.empty()) {
       account = user_store::create_owner(lease, r.household_name, r.email, password_hash,
-                                         credential_hash(refresh), days);
+                                         credential_hash(refresh), days, origin_of(req));
     } else {
       account = user_store::create_invited(lease, credential_hash(r.invite_code), r.email,
-                                           password_hash, credential_hash(refresh), days);
+                                           password_hash, credential_hash(refresh), days,
+                                           origin_of(req));
     }
   } catch (const pqxx::unique_violation&) {
     // Says that the address is registered; accepted for a household product
@@ -113,9 +135,7 @@ Reply AccountsModule::handle_register(const api::Request& req) {
     return Reply::error({409, "Email already registered"});
   }
   if (!account) return Reply::error({400, "Invalid or expired invite code"});
-  auto tokens = identity::make_token_pair(options_.tokens, account->user_id, account->household_id,
-                                          account->role, std::move(refresh));
-  return session_reply(201, tokens, *account);
+  return session_reply(201, token_pair_for(options_.tokens, *account, std::move(refresh)), *account);
 }
 
 // ---- login ----------------------------------------------------------------------
@@ -158,16 +178,15 @@ Reply AccountsModule::handle_login(const api::Request& req) {
   const std::string upgraded_hash =
       hasher_.needs_rehash(record->password_hash) ? hasher_.hash(password) : std::string();
   std::string refresh = identity::new_refresh_token();
+  user_store::Account account;
   {
     auto lease = databases_.primary();
-    user_store::start_session(lease, record->account.user_id, credential_hash(refresh),
-                              options_.refresh_token_expire_days, upgraded_hash);
+    account = user_store::start_session(lease, record->user_id, credential_hash(refresh),
+                                        options_.refresh_token_expire_days, upgraded_hash,
+                                        origin_of(req));
     login_per_account_.reset(lease, http::ascii_lower(email));
   }
-  const auto& account = record->account;
-  auto tokens = identity::make_token_pair(options_.tokens, account.user_id, account.household_id,
-                                          account.role, std::move(refresh));
-  return session_reply(200, tokens, account);
+  return session_reply(200, token_pair_for(options_.tokens, account, std::move(refresh)), account);
 }
 
 // ---- refresh / logout -------------------------------------------------------------
@@ -190,20 +209,112 @@ Reply AccountsModule::handle_refresh(const api::Request& req) {
     return Reply::error({401, kBadRefresh});
   }
   const auto& account = rotation.account;
-  auto tokens = identity::make_token_pair(options_.tokens, account.user_id, account.household_id,
-                                          account.role, std::move(refresh));
-  return session_reply(200, tokens, account);
+  return session_reply(200, token_pair_for(options_.tokens, account, std::move(refresh)), account);
 }
 
-// Always 204 for a well-formed request, so logout says nothing about
-// whether the token existed.
+// Ends the session of the refresh token in the body, or of the access token
+// in Authorization, or both; the access token fails at once on this
+// instance and within a second on the others. Always 204 for a
+// well-formed request with a refresh token, so logout says nothing about
+// whether that token existed; an access token that is not valid is a 401.
 Reply AccountsModule::handle_logout(const api::Request& req) {
-  const std::string presented = read_refresh_token(req);
-  {
-    auto lease = databases_.primary();
-    user_store::revoke_family(lease, credential_hash(presented));
+  const bool has_bearer = req.has_header("Authorization");
+  std::optional<std::string> presented;
+  if (!has_bearer) {
+    presented = read_refresh_token(req);
+  } else if (auto token = api::optional_string(api::optional_json_body(req).value(), "refresh_token")
+                              .value()) {
+    if (token->empty() || token->size() > kMaxRefreshTokenBytes) throw ApiError(401, kBadRefresh);
+    presented = std::move(*token);
+  }
+  if (has_bearer) {
+    api::AuthResult auth = authenticator_.authenticate(req);
+    if (auth.outcome != api::AuthOutcome::Ok || !auth.caller ||
+        auth.caller->kind != api::CallerKind::User) {
+      metrics::global().auth_failure("invalid");
+      return Reply::error({401, "Invalid credentials"});
+    }
+    {
+      auto lease = databases_.primary();
+      user_store::end_own_session(lease, auth.caller->user_id, auth.caller->session_id, "logout");
+    }
+    authenticator_.forget_session(auth.caller->session_id);
+  }
+  if (presented) {
+    std::string ended;
+    {
+      auto lease = databases_.primary();
+      ended = user_store::end_session_of_refresh(lease, credential_hash(*presented));
+    }
+    if (!ended.empty()) authenticator_.forget_session(ended);
   }
   return Reply::no_content();
+}
+
+// ---- sessions and password ----------------------------------------------------------
+
+Reply AccountsModule::handle_list_sessions(const api::Caller& caller) {
+  std::vector<user_store::SessionView> sessions;
+  {
+    auto lease = databases_.primary();
+    sessions = user_store::live_sessions(lease, caller.user_id);
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& s : sessions) {
+    list.push_back({{"id", s.id},
+                    {"created_at", s.created_at},
+                    {"last_used_at", s.last_used_at},
+                    {"address", s.address ? nlohmann::json(*s.address) : nlohmann::json(nullptr)},
+                    {"user_agent", s.user_agent ? nlohmann::json(*s.user_agent) : nlohmann::json(nullptr)},
+                    {"current", s.id == caller.session_id}});
+  }
+  return Reply::json(200, {{"sessions", list}});
+}
+
+// Another person's session, or one that does not exist, is the same 404.
+Reply AccountsModule::handle_end_session(const api::Request& req, const api::Caller& caller) {
+  const std::string id = http::ascii_lower(req.path_capture(1));
+  bool ended = false;
+  if (identity::is_uuid(id)) {
+    auto lease = databases_.primary();
+    ended = user_store::end_own_session(lease, caller.user_id, id, "revoked");
+  }
+  if (!ended) return Reply::error({404, "Session not found"});
+  authenticator_.forget_session(id);
+  return Reply::no_content();
+}
+
+// Checks the current password (argon2, like a login), then ends every
+// session of the person, this one included, and answers a fresh token pair
+// for a new session.
+Reply AccountsModule::handle_change_password(const api::Request& req, const api::Caller& caller) {
+  const nlohmann::json body = api::json_body(req).value();
+  std::string current = api::required_string(body, "current_password").value();
+  const std::string fresh = api::required_string(body, "new_password").value();
+  if (!is_valid_password(fresh)) throw ApiError(400, "Password must be 8 to 1024 bytes long");
+  if (current.size() > kMaxPasswordBytes) current.resize(kMaxPasswordBytes);
+  std::optional<std::string> stored;
+  {
+    auto lease = databases_.primary();
+    stored = user_store::password_hash_of(lease, caller.user_id);
+  }
+  if (!stored || !hasher_.verify(current, *stored)) {
+    metrics::global().auth_failure("bad_password");
+    return Reply::error({403, "Current password is incorrect"});
+  }
+  const std::string new_hash = hasher_.hash(fresh);
+  std::string refresh = identity::new_refresh_token();
+  std::optional<user_store::PasswordChange> change;
+  {
+    auto lease = databases_.primary();
+    change = user_store::replace_password(lease, caller.user_id, *stored, new_hash,
+                                          credential_hash(refresh),
+                                          options_.refresh_token_expire_days, origin_of(req));
+  }
+  if (!change) return Reply::error({409, "The password was changed meanwhile; try again"});
+  authenticator_.forget_user_sessions(caller.user_id);
+  return session_reply(200, token_pair_for(options_.tokens, change->account, std::move(refresh)),
+                       change->account);
 }
 
 }  // namespace secretsd::accounts

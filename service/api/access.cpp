@@ -25,6 +25,11 @@ Result<Caller> authorize_metrics(const Request& req, const AccessPolicy& policy,
   return Caller::anonymous();
 }
 
+// A user naming (in X-Household-Id) a household they are not a member of,
+// whether or not it exists; or acting for none (their default household's
+// membership ended).
+constexpr const char* kNotAMember = "You are not a member of that household";
+
 // Why a valid caller of the wrong kind is refused, or nullptr if admitted.
 const char* kind_refusal(Access access, const Caller& caller) {
   switch (access) {
@@ -41,7 +46,9 @@ const char* kind_refusal(Access access, const Caller& caller) {
         return "The admin key does not give access to household secrets";
       }
       if (caller.household_id.empty()) {
-        return "An app must name a household it was granted in X-Household-Id";
+        return caller.kind == CallerKind::User
+                   ? kNotAMember
+                   : "An app must name a household it was granted in X-Household-Id";
       }
       // An empty node id would lift the node restriction: never let it through.
       if (caller.kind == CallerKind::Node && caller.node_id.empty()) return "Forbidden";
@@ -72,11 +79,14 @@ Result<Caller> authorize(const Request& req, Access access, Authenticator& authe
   AuthResult result = authenticator.authenticate(req);
   if (const char* kind = failure_kind(result.outcome)) metrics::global().auth_failure(kind);
   if (result.caller) actor_kind = result.caller->kind_name();
+  // A refused caller (Forbidden names its kind) is never admitted.
   switch (result.outcome) {
     case AuthOutcome::Ok: break;
     case AuthOutcome::Missing: return ApiError(401, "Not authenticated");
     case AuthOutcome::Invalid: return ApiError(401, "Invalid credentials");
-    case AuthOutcome::Forbidden: return ApiError(403, "This app was not granted that household");
+    case AuthOutcome::Forbidden:
+      if (result.caller && result.caller->kind == CallerKind::User) return ApiError(403, kNotAMember);
+      return ApiError(403, "This app was not granted that household");
   }
   if (!result.caller) return ApiError(401, "Invalid credentials");
   if (const char* why = kind_refusal(access, *result.caller)) return ApiError(403, why);

@@ -29,6 +29,9 @@ db::Context household_context(const Caller& caller) {
   context.household_id = caller.household_id;
   context.actor = caller.actor();
   if (caller.kind == CallerKind::Node) context.node_id = caller.node_id;
+  // Empty for a user: the membership decides inside the statement.
+  if (caller.kind != CallerKind::User) context.role = caller.household_role;
+  context.key_prefix = caller.key_prefix;
   return context;
 }
 

@@ -21,10 +21,19 @@ enum class CallerKind { User, Node, App, Admin, Anonymous };
 struct Caller {
   CallerKind kind = CallerKind::User;
   std::string user_id;       // User
-  std::string role;          // User: owner | admin | member
+  std::string session_id;    // User: the login (secretsd.sessions, the token's sid)
   std::string node_id;       // Node
   std::string app_id;        // App
-  std::string household_id;  // User, Node; App when X-Household-Id was granted
+  // User: X-Household-Id, else the token's hid, when a membership (else
+  // empty); Node; App when X-Household-Id was granted.
+  std::string household_id;
+  // User: the membership's role (owner|admin|writer|reader|auditor) when the
+  // request was authenticated, for answers that depend on it; a household
+  // statement re-reads it (db/context.h). App: reader|writer. Node: writer.
+  std::string household_role;
+  std::string key_prefix;       // App: the keys it is scoped to (empty: all)
+  bool instance_admin = false;  // User: administers the instance
+  bool second_factor = false;   // User: the session signed in with a second factor
   std::int64_t expires_at = 0;  // User: the access token's exp (seconds since the epoch)
   // "user:<id>", "node:<id>", "app:<id>" or "admin": recorded as created_by /
   // updated_by through secrets.set_context.
@@ -39,7 +48,8 @@ struct Caller {
 };
 
 // The context a household caller's statements act for: the household, the
-// actor, and for a node its own id, so that row-level security limits it to
+// actor, the role (a user's is re-read by the statement), an app's key
+// prefix, and for a node its own id, so that row-level security limits it to
 // integration secrets and its own node's. The route admitted the caller
 // already (Access::Household).
 db::Context household_context(const Caller& caller);

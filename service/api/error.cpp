@@ -57,6 +57,8 @@ void log_event(std::string_view event, const std::string& sqlstate) {
 
 }  // namespace
 
+const char* const kRoleRefused = "Your role in this household does not allow this";
+
 std::string not_found_message(const std::string& key) {
   return "Secret with key \"" + key + "\" not found";
 }
@@ -86,6 +88,15 @@ ApiError from_sql_error(const pqxx::sql_error& error, const std::string& key) {
     return {410, "Secret with key \"" + key + "\" was deleted too long ago to be restored"};
   }
   if (state == "42501") return {403, "Forbidden"};
+  // The extension refused what the caller's household role may not do
+  // (pgsecrets 0.3.0), or the caller is no longer a member (secretsd's
+  // context_role, migrations/0012).
+  if (state == "SE009") return {403, kRoleRefused};
+  // Member management (migrations/0012): the rules live in its functions.
+  if (state == "SD400") return {400, "Unknown role, or one that cannot be given this way"};
+  if (state == "SD403") return {403, "Only owners and admins manage members, and only owners manage owners"};
+  if (state == "SD404") return {404, "Not found"};
+  if (state == "SD409") return {409, "A household keeps at least one owner"};
   if (state == "SE001") {
     log_event("secret_decrypt_failed", state);
     return {500, "Secret could not be decrypted"};

@@ -63,6 +63,9 @@ class Result {
 // 404/409/412 texts; may be empty.
 ApiError from_sql_error(const pqxx::sql_error& error, const std::string& key = {});
 
+// SE009's text: a household role refused the action.
+extern const char* const kRoleRefused;
+
 // The secrets reference's texts.
 std::string not_found_message(const std::string& key);
 std::string already_exists_message(const std::string& key);

@@ -29,7 +29,7 @@ struct Modules::Parts {
         authenticator(databases, identity::token_options(config), config.admin_api_key, pepper),
         health(databases, std::chrono::milliseconds(config.ready_write_probe_ms),
                config.metrics_token),
-        accounts(databases, accounts::accounts_options(config), pepper),
+        accounts(databases, authenticator, accounts::accounts_options(config), pepper),
         credentials(databases, authenticator, pepper),
         events(databases, hub, config),
         secrets(databases),

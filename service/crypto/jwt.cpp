@@ -97,7 +97,7 @@ bool audience_matches(const json& aud, const std::string& expected) {
 }
 
 bool is_registered_claim(const std::string& name) {
-  static constexpr std::string_view kNames[] = {"sub", "household", "typ", "iss",
+  static constexpr std::string_view kNames[] = {"sub", "hid",       "typ", "iss",
                                                 "aud", "jti",       "iat", "exp"};
   for (auto registered : kNames) {
     if (name == registered) return true;
@@ -111,7 +111,7 @@ json payload_for(const JwtClaims& claims) {
   }
   json payload = claims.extra.is_object() ? claims.extra : json::object();
   payload["sub"] = claims.sub;
-  payload["household"] = claims.household;
+  payload["hid"] = claims.household;
   payload["typ"] = claims.typ;
   if (!claims.iss.empty()) payload["iss"] = claims.iss;
   if (!claims.aud.empty()) payload["aud"] = claims.aud;
@@ -125,7 +125,7 @@ json payload_for(const JwtClaims& claims) {
 std::optional<JwtClaims> read_claims(const json& payload) {
   JwtClaims claims;
   auto sub = string_member(payload, "sub");
-  auto household = string_member(payload, "household");
+  auto household = string_member(payload, "hid");
   auto typ = string_member(payload, "typ");
   auto iss = string_member(payload, "iss");
   auto iat = integer_member(payload, "iat");

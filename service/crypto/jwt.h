@@ -18,7 +18,7 @@ inline constexpr std::size_t kMaxJwtBytes = 8 * 1024;
 
 struct JwtClaims {
   std::string sub;        // user id, required, non-empty
-  std::string household;  // required string claim (may be empty)
+  std::string household;  // claim "hid": the default household, required string (may be empty)
   std::string typ;        // "access" or "refresh" (payload claim, not the header)
   std::string iss;        // omitted from the token when empty
   std::string aud;        // omitted when empty; on verify: the expected audience that matched
@@ -45,7 +45,7 @@ enum class JwtError {
   bad_header,             // header not a JSON object, or has "crit"
   unsupported_algorithm,  // alg missing or anything but "HS256"
   bad_payload,            // payload not a JSON object
-  missing_claim,          // sub/household/typ/iss/aud/exp/iat absent or wrong JSON type
+  missing_claim,          // sub/hid/typ/iss/aud/exp/iat absent or wrong JSON type
   wrong_token_type,       // typ claim differs from the expectation
   wrong_issuer,
   wrong_audience,

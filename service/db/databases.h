@@ -47,7 +47,7 @@ class Databases {
   // actor's reads go to the primary for a while (read-your-writes).
   template <typename Fn>
   auto write(const Context& context, Fn&& fn) {
-    auto result = statement_on(*primary_, context, fn);
+    auto result = statement_on(*primary_, context, fn, true);
     if (replica_) recent_writers_->wrote(context.actor);
     return result;
   }
@@ -56,7 +56,7 @@ class Databases {
   // the actor must read back (a stream's replay).
   template <typename Fn>
   auto read_primary(const Context& context, Fn&& fn) {
-    return statement_on(*primary_, context, fn);
+    return statement_on(*primary_, context, fn, false);
   }
 
   // A transaction on the primary whose first statement sets `context`;
@@ -64,11 +64,10 @@ class Databases {
   template <typename Fn>
   auto write_tx(const Context& context, Fn&& fn) {
     Lease lease = primary_->acquire();
-    return with_household_tx(lease, context.household_id, context.actor, context.node_id,
-                             [&](pqxx::work& tx) {
-                               Session session(tx, context);
-                               return fn(session);
-                             });
+    return with_household_tx(lease, context, [&](pqxx::work& tx) {
+      Session session(tx, context, true);
+      return fn(session);
+    });
   }
 
   // One statement acting for `context`: on the standby unless the actor
@@ -80,7 +79,7 @@ class Databases {
   auto read(const Context& context, Fn&& fn) {
     if (replica_ && !recent_writers_->recently_wrote(context.actor)) {
       try {
-        auto result = statement_on(*replica_, context, fn);
+        auto result = statement_on(*replica_, context, fn, false);
         observe("replica");
         return result;
       } catch (const pqxx::sql_error& e) {
@@ -90,7 +89,7 @@ class Databases {
       }
     }
     observe("primary");
-    return statement_on(*primary_, context, fn);
+    return statement_on(*primary_, context, fn, false);
   }
 
   // A connection of the primary for work that acts for no caller (sign-in,
@@ -103,12 +102,12 @@ class Databases {
 
  private:
   // One statement, as its own autocommit transaction, on a connection of
-  // `pool`, acting for `context`.
+  // `pool`, acting for `context`; `writes`: it may write (db/session.h).
   template <typename Fn>
-  static auto statement_on(ConnectionPool& pool, const Context& context, Fn& fn) {
+  static auto statement_on(ConnectionPool& pool, const Context& context, Fn& fn, bool writes) {
     Lease lease = pool.acquire();
     return with_statement(lease, [&](pqxx::nontransaction& tx) {
-      Session session(tx, context);
+      Session session(tx, context, writes);
       return fn(session);
     });
   }

@@ -63,14 +63,15 @@ auto with_tx(Lease& lease, Fn&& fn) -> decltype(fn(std::declval<pqxx::work&>()))
   });
 }
 
-// with_tx plus secrets.set_context(household_id, actor, node_id) as the
-// transaction's first statement (one extra round trip).
+// with_tx plus secrets.set_context(context) as the transaction's first
+// statement (one extra round trip). The transaction may write: a user's
+// role is read locked until it ends (db/context.h).
 template <typename Fn>
-auto with_household_tx(Lease& lease, const std::string& household_id, const std::string& actor,
-                       const std::string& node_id, Fn&& fn)
+auto with_household_tx(Lease& lease, const Context& context, Fn&& fn)
     -> decltype(fn(std::declval<pqxx::work&>())) {
   return with_tx(lease, [&](pqxx::work& tx) {
-    tx.exec_params(kSetContextSql, household_id, actor, node_id);
+    tx.exec_params(kSetContextSql, context.household_id, context.actor, context.node_id,
+                   role_parameter(context, true), context.key_prefix);
     return fn(tx);
   });
 }

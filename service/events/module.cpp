@@ -33,12 +33,12 @@ using api::ApiError;
 using api::Reply;
 using api::Request;
 
-// The caller's missed events after $4, at most $5, visible to it: the
+// The caller's missed events after $6, at most $7, visible to it: the
 // context (household, actor, node) is the caller's own, so row-level
 // security and row_visible() decide, as for every other secrets read.
 const char* kReplaySql =
     "WITH c AS MATERIALIZED (SELECT " SECRETSD_SET_CONTEXT
-    " AS ctx, $4::bigint AS after_id, $5::integer AS max_events) "
+    " AS ctx, $6::bigint AS after_id, $7::integer AS max_events) "
     "SELECT k.kept, e.id, e.event::text, extract(epoch FROM now() - e.at)::float8 AS age_s "
     "FROM c, LATERAL (SELECT secrets.change_event_kept(c.after_id) AS kept OFFSET 0) k "
     "LEFT JOIN LATERAL secrets.change_events(c.after_id, c.max_events) e ON true "

@@ -5,6 +5,7 @@
 
 #include "crypto/keyed_hash.h"
 #include "db/databases.h"
+#include "db/statement.h"
 #include "http/ascii.h"
 #include "identity/api_keys.h"
 #include "identity/credential_store.h"
@@ -26,8 +27,20 @@ constexpr std::string_view kNoSuchHash =
 AuthResult ok(Caller caller) { return {AuthOutcome::Ok, std::move(caller)}; }
 AuthResult fail(AuthOutcome outcome) { return {outcome, std::nullopt}; }
 
-bool is_known_role(const std::string& role) {
-  return role == "owner" || role == "admin" || role == "member";
+// Nodes write their own rows (row-level security narrows them further);
+// apps write until scoped grants name their role (issue 22, later).
+constexpr const char* kNodeRole = "writer";
+constexpr const char* kAppRole = "writer";
+
+// One round trip: liveness, the user's flags and role in the household,
+// and last_used_at kept to the minute (migrations/0012).
+constexpr const char* kCheckSession =
+    "SELECT live, second_factor, instance_admin, role "
+    "FROM secretsd.check_session($1::uuid, $2::uuid, NULLIF($3, '')::uuid)";
+
+std::string string_claim(const JwtClaims& claims, const char* name) {
+  auto it = claims.extra.find(name);
+  return it != claims.extra.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 // "Bearer <token>", scheme case-insensitive (RFC 7235).
@@ -51,22 +64,67 @@ CredentialAuthenticator::CredentialAuthenticator(db::Databases& databases, Token
       admin_api_key_(std::move(admin_api_key)),
       credential_pepper_(std::move(credential_pepper)) {}
 
-AuthResult CredentialAuthenticator::authenticate_user(std::string_view header) const {
-  auto token = bearer_token(header);
+std::optional<SessionState> CredentialAuthenticator::session_state(const std::string& session_id,
+                                                                  const std::string& user_id,
+                                                                  const std::string& household_id) {
+  if (auto cached = sessions_.find(session_id, household_id)) return cached;
+  const auto checked_at = sessions_.now();
+  pqxx::result rows;
+  {
+    auto lease = databases_.primary();
+    rows = db::exec_params(lease, kCheckSession, session_id, user_id, household_id);
+  }
+  if (rows.empty() || !rows[0][0].as<bool>()) return std::nullopt;
+  SessionState state;
+  state.household_id = household_id;
+  state.second_factor = rows[0][1].as<bool>();
+  state.instance_admin = rows[0][2].as<bool>();
+  state.role = rows[0][3].is_null() ? std::string() : rows[0][3].as<std::string>();
+  sessions_.remember(session_id, user_id, state, checked_at);
+  return state;
+}
+
+// The token, then its session (live, checked against PostgreSQL at most a
+// second ago), then the household: X-Household-Id when sent (it must be a
+// membership: 403 otherwise, the same for a household that does not
+// exist), else the token's hid when still a membership, else none (user
+// routes work, household routes refuse).
+AuthResult CredentialAuthenticator::authenticate_user(const api::Request& req) {
+  const std::string authorization = req.header("Authorization");
+  auto token = bearer_token(authorization);
   if (!token) return fail(AuthOutcome::Invalid);
   auto verified = verify_access_token(tokens_, *token);
   if (!verified.ok()) return fail(AuthOutcome::Invalid);
   const JwtClaims& claims = *verified.claims;
-  auto role = claims.extra.find("role");
-  if (role == claims.extra.end() || !role->is_string() || !is_known_role(role->get<std::string>()) ||
-      !is_uuid(claims.household) || !is_uuid(claims.sub)) {
+  const std::string session_id = http::ascii_lower(string_claim(claims, kSessionClaim));
+  const std::string user_id = http::ascii_lower(claims.sub);
+  if (!is_uuid(session_id) || !is_uuid(user_id) || !is_uuid(claims.household)) {
     return fail(AuthOutcome::Invalid);
   }
+  const bool names_household = req.has_header("X-Household-Id");
+  std::string household = names_household ? req.header("X-Household-Id") : claims.household;
+  // Forbidden names the kind, for the refusal's words (api/access.cpp).
   Caller caller;
   caller.kind = CallerKind::User;
-  caller.user_id = claims.sub;
-  caller.role = role->get<std::string>();
-  caller.household_id = claims.household;
+  caller.user_id = user_id;
+  caller.session_id = session_id;
+  if (!is_uuid(household)) {
+    if (!names_household) return fail(AuthOutcome::Invalid);
+    // Checked like any other household: the session must be live first.
+    if (!session_state(session_id, user_id, "")) return fail(AuthOutcome::Invalid);
+    return {AuthOutcome::Forbidden, std::move(caller)};
+  }
+  household = http::ascii_lower(household);
+
+  auto state = session_state(session_id, user_id, household);
+  if (!state) return fail(AuthOutcome::Invalid);
+  if (names_household && state->role.empty()) return {AuthOutcome::Forbidden, std::move(caller)};
+  if (!state->role.empty()) {
+    caller.household_id = household;
+    caller.household_role = state->role;
+  }
+  caller.instance_admin = state->instance_admin;
+  caller.second_factor = state->second_factor;
   caller.expires_at = claims.exp;
   return ok(std::move(caller));
 }
@@ -100,6 +158,7 @@ AuthResult CredentialAuthenticator::authenticate_app(const api::Request& req) {
   caller.kind = CallerKind::App;
   caller.app_id = app_id;
   caller.household_id = household;
+  caller.household_role = kAppRole;
   return ok(std::move(caller));
 }
 
@@ -123,6 +182,7 @@ std::optional<Caller> CredentialAuthenticator::check_node_key(const std::string&
   caller.kind = CallerKind::Node;
   caller.node_id = node_id;
   caller.household_id = node->household_id;
+  caller.household_role = kNodeRole;
   return caller;
 }
 
@@ -144,7 +204,7 @@ std::optional<Caller> CredentialAuthenticator::check_app_key(const std::string& 
 // httplib parses (and would percent-decode or cut) them. Failures are
 // counted by the caller, api::authorize().
 AuthResult CredentialAuthenticator::authenticate(const api::Request& req) {
-  if (req.has_header("Authorization")) return authenticate_user(req.header("Authorization"));
+  if (req.has_header("Authorization")) return authenticate_user(req);
   if (req.has_header("X-API-Key")) return authenticate_node(req.header("X-API-Key"));
   if (req.has_header("X-Jarvis-App-Id") || req.has_header("X-Jarvis-App-Key")) {
     return authenticate_app(req);

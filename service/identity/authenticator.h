@@ -10,6 +10,7 @@
 #include "api/access.h"
 #include "api/caller.h"
 #include "api/request.h"
+#include "identity/session_cache.h"
 #include "identity/tokens.h"
 
 namespace secretsd::db {
@@ -27,7 +28,9 @@ class CredentialAuthenticator : public api::Authenticator {
                           std::optional<std::string> admin_api_key, std::string credential_pepper);
 
   // Checks whichever credentials the request carries (node and app keys
-  // cost one indexed lookup on the primary; a JWT or the admin key none).
+  // cost one indexed lookup on the primary; a JWT one call of
+  // secretsd.check_session at most once a second per session; the admin key
+  // none).
   // Comparisons are constant-time; failures never say which part was wrong.
   api::AuthResult authenticate(const api::Request& req) override;
 
@@ -37,8 +40,18 @@ class CredentialAuthenticator : public api::Authenticator {
   std::optional<api::Caller> check_node_key(const std::string& node_id, const std::string& key);
   std::optional<api::Caller> check_app_key(const std::string& app_id, const std::string& key);
 
+  // Sessions ended on this instance fail here at once (on other instances
+  // within the cache's second).
+  void forget_session(const std::string& session_id) { sessions_.forget(session_id); }
+  void forget_user_sessions(const std::string& user_id) { sessions_.forget_user(user_id); }
+
  private:
-  api::AuthResult authenticate_user(std::string_view header) const;
+  api::AuthResult authenticate_user(const api::Request& req);
+  // The session's state for `household_id` (empty: none asked), from the
+  // cache or PostgreSQL; nothing when the session is not live.
+  std::optional<SessionState> session_state(const std::string& session_id,
+                                            const std::string& user_id,
+                                            const std::string& household_id);
   api::AuthResult authenticate_node(std::string_view header);
   api::AuthResult authenticate_app(const api::Request& req);
   api::AuthResult authenticate_admin(const std::string& presented) const;
@@ -47,6 +60,7 @@ class CredentialAuthenticator : public api::Authenticator {
   const TokenOptions tokens_;
   const std::optional<std::string> admin_api_key_;
   const std::string credential_pepper_;
+  SessionCache sessions_;
 };
 
 }  // namespace secretsd::identity

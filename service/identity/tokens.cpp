@@ -34,7 +34,7 @@ std::string credential_hash(std::string_view pepper, std::string_view secret) {
 }
 
 std::string issue_access_token(const TokenOptions& options, const std::string& user_id,
-                               const std::string& household_id, const std::string& role) {
+                               const std::string& session_id, const std::string& household_id) {
   JwtClaims claims;
   claims.sub = user_id;
   claims.household = household_id;
@@ -44,16 +44,16 @@ std::string issue_access_token(const TokenOptions& options, const std::string& u
   claims.jti = generate_token(16);
   claims.iat = now_seconds();
   claims.exp = claims.iat + options.access_lifetime_seconds;
-  claims.extra["role"] = role;
+  claims.extra[kSessionClaim] = session_id;
   return sign_jwt(claims, options.signing_key);
 }
 
 std::string new_refresh_token() { return generate_token(32); }
 
 TokenPair make_token_pair(const TokenOptions& options, const std::string& user_id,
-                          const std::string& household_id, const std::string& role,
+                          const std::string& session_id, const std::string& household_id,
                           std::string refresh_token) {
-  return TokenPair{issue_access_token(options, user_id, household_id, role),
+  return TokenPair{issue_access_token(options, user_id, session_id, household_id),
                    std::move(refresh_token), options.access_lifetime_seconds};
 }
 

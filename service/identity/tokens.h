@@ -37,16 +37,20 @@ struct TokenPair {
   int expires_in = 0;  // access token lifetime, seconds
 };
 
-// A signed access token: sub, household, role, typ "access", iss, aud, iat,
-// exp, jti.
+// The access token's claim naming its session (secretsd.sessions.id).
+inline constexpr const char* kSessionClaim = "sid";
+
+// A signed access token: sub (the user), sid (the session), hid (the
+// default household), typ "access", iss, aud, iat, exp, jti. No role: the
+// role is a membership's, resolved per request.
 std::string issue_access_token(const TokenOptions& options, const std::string& user_id,
-                               const std::string& household_id, const std::string& role);
+                               const std::string& session_id, const std::string& household_id);
 
 // 256 random bits, base64url.
 std::string new_refresh_token();
 
 TokenPair make_token_pair(const TokenOptions& options, const std::string& user_id,
-                          const std::string& household_id, const std::string& role,
+                          const std::string& session_id, const std::string& household_id,
                           std::string refresh_token);
 
 // {"access_token","refresh_token","token_type":"bearer","expires_in"}

@@ -12,6 +12,7 @@ std::string placeholder_for(const std::string& segment) {
   static const std::map<std::string, std::string> kNames = {
       {"secrets", "key"},      {"settings", "name"}, {"apps", "app_id"},
       {"nodes", "node_id"},    {"users", "user_id"},  {"static", "path"},
+      {"households", "household_id"}, {"members", "user_id"}, {"sessions", "session_id"},
   };
   const auto it = kNames.find(segment);
   return "{" + (it == kNames.end() ? std::string("id") : it->second) + "}";

@@ -24,7 +24,7 @@ class Registry {
   // One answered request. `route` is a template or "other".
   void request(const std::string& method, const std::string& route, int status, double seconds);
   // "missing", "invalid", "forbidden", "bad_login", "bad_refresh",
-  // "refresh_reuse", "admin_key".
+  // "refresh_reuse", "admin_key", "bad_password" (a password change).
   void auth_failure(const std::string& kind);
   void rate_limit_refused(const std::string& limit);
   // A runtime restart's outcome ("ok", "failed", "timeout", ...).

@@ -74,7 +74,10 @@ bool remove_in(pqxx::work& tx, const std::string& name) {
 template <typename Fn>
 auto in_global_tx(db::Databases& databases, const std::string& actor, Fn&& fn) {
   db::Lease lease = databases.primary();
-  return db::with_household_tx(lease, kGlobalHousehold, actor, "", std::forward<Fn>(fn));
+  // Instance settings: the instance's administration acts as the global
+  // household's admin.
+  const db::Context context{kGlobalHousehold, actor, "", "admin", ""};
+  return db::with_household_tx(lease, context, std::forward<Fn>(fn));
 }
 
 }  // namespace

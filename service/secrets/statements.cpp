@@ -5,17 +5,18 @@
 namespace secretsd::secrets {
 namespace {
 
-// $1 household, $2 actor, $3 calling node ('' = none). An empty string
-// stands for NULL in text parameters: libpqxx 6.4 has no portable optional.
+// $1 household, $2 actor, $3 calling node ('' = none), $4 role, $5 key
+// prefix (db/context.h). An empty string stands for NULL in text
+// parameters: libpqxx 6.4 has no portable optional.
 #define SECRETSD_CONTEXT_COLUMNS SECRETSD_SET_CONTEXT " AS ctx"
 
-// The extension's rules for the secret a statement names: key ($4), scope
-// ($5) and node_id ($6, '' = none). Checked in the statement's first CTE, so
+// The extension's rules for the secret a statement names: key ($6), scope
+// ($7) and node_id ($8, '' = none). Checked in the statement's first CTE, so
 // that a malformed name gets the rule's own marked 400 (api/error.h)
 // from the one place the rule is written.
 #define SECRETSD_NAME_CHECKS                                                   \
-  ", secrets.check_key($4::text) AS key_checked,"                             \
-  " secrets.check_scope($5::text, NULLIF($6::text, '')) AS scope_checked"
+  ", secrets.check_key($6::text) AS key_checked,"                             \
+  " secrets.check_scope($7::text, NULLIF($8::text, '')) AS scope_checked"
 
 // Milliseconds since the epoch: formatted in C++ (representation.cpp), so
 // the result does not depend on the session's TimeZone or DateStyle.
@@ -30,65 +31,65 @@ namespace {
 // The metadata and the value through secrets.read_secret(), so that the
 // household's read auditing applies and both belong to one version. The
 // statement lives in a PL/pgSQL function (migrations/0008_get_secret_row.sql,
-// body replaced by 0011) so that its plan is cached although it is sent
+// body replaced by 0011, role and key prefix added by 0012) so that its plan is cached although it is sent
 // unnamed: planning it on every call cost more than running it.
 const std::string kGetSql =
     "SELECT * FROM secretsd.get_secret_row($1::uuid, $2::text, $3::text, $4::text, $5::text,"
-    " $6::text)";
+    " $6::text, $7::text, $8::text)";
 
 // The page and the total in one statement; the LEFT JOIN keeps one row (with
 // the total) when the page is empty.
-// A scope filter ($4) is judged by secrets.check_scope as if it named a
-// secret: a "node" filter without a node ($5) stands for any node.
+// A scope filter ($6) is judged by secrets.check_scope as if it named a
+// secret: a "node" filter without a node ($7) stands for any node.
 const std::string kListSql =
     "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
-    ", NULLIF($4::text, '') AS scope, NULLIF($5::text, '') AS node_id,"
-    " CASE WHEN $4::text <> '' THEN secrets.check_scope($4::text, CASE WHEN $4::text = 'node'"
-    " THEN coalesce(NULLIF($5::text, ''), '*') ELSE NULLIF($5::text, '') END) END AS scope_checked), "
+    ", NULLIF($6::text, '') AS scope, NULLIF($7::text, '') AS node_id,"
+    " CASE WHEN $6::text <> '' THEN secrets.check_scope($6::text, CASE WHEN $6::text = 'node'"
+    " THEN coalesce(NULLIF($7::text, ''), '*') ELSE NULLIF($7::text, '') END) END AS scope_checked), "
     "l AS MATERIALIZED (SELECT m.* FROM c, LATERAL secrets.list_secrets(c.scope) m"
     " WHERE c.node_id IS NULL OR m.node_id = c.node_id) "
     "SELECT t.total, " SECRETSD_METADATA_COLUMNS " "
     "FROM (SELECT count(*) AS total FROM l) t LEFT JOIN LATERAL"
-    " (SELECT * FROM l ORDER BY l.key, l.scope, l.node_id LIMIT $6::bigint OFFSET $7::bigint) m"
+    " (SELECT * FROM l ORDER BY l.key, l.scope, l.node_id LIMIT $8::bigint OFFSET $9::bigint) m"
     " ON true "
     "ORDER BY m.key, m.scope, m.node_id";
 
 const std::string kCreateSql =
     "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
-    ", $4::text AS key, $5::text AS value, $6::text AS scope, $7::text AS value_type,"
-    " NULLIF($8::text, '') AS node_id, CASE WHEN $10::boolean THEN $9::text END AS description) "
+    ", $6::text AS key, $7::text AS value, $8::text AS scope, $9::text AS value_type,"
+    " NULLIF($10::text, '') AS node_id, CASE WHEN $12::boolean THEN $11::text END AS description) "
     "SELECT " SECRETSD_METADATA_COLUMNS " "
     "FROM c, LATERAL secrets.create_secret(c.key, c.value, c.scope, c.value_type,"
     " c.node_id, c.description) m";
 
 const std::string kUpdateSql =
     "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS
-    ", $4::text AS key, $5::text AS scope, NULLIF($6::text, '') AS node_id,"
-    " CASE WHEN $8::boolean THEN $7::text END AS value,"
-    " CASE WHEN $10::boolean THEN $9::text END AS description,"
-    " NULLIF($11::text, '')::integer AS expected_version) "
+    ", $6::text AS key, $7::text AS scope, NULLIF($8::text, '') AS node_id,"
+    " CASE WHEN $10::boolean THEN $9::text END AS value,"
+    " CASE WHEN $12::boolean THEN $11::text END AS description,"
+    " NULLIF($13::text, '')::integer AS expected_version) "
     "SELECT " SECRETSD_METADATA_COLUMNS " "
     "FROM c, LATERAL secrets.update_secret(c.key, c.scope, c.node_id, c.value, c.description,"
     " c.expected_version) m";
 
 const std::string kDeleteSql =
     "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS SECRETSD_NAME_CHECKS
-    ", $4::text AS key, $5::text AS scope, NULLIF($6::text, '') AS node_id,"
-    " NULLIF($7::text, '')::integer AS expected_version) "
+    ", $6::text AS key, $7::text AS scope, NULLIF($8::text, '') AS node_id,"
+    " NULLIF($9::text, '')::integer AS expected_version) "
     "SELECT d.deleted FROM c,"
     " LATERAL secrets.delete_secret(c.key, c.scope, c.node_id, c.expected_version) AS d(deleted)";
 
 // The CTE every per-secret statement below starts with: the context, then
-// key ($4), scope ($5) and node_id ($6, '' = none).
+// key ($6), scope ($7) and node_id ($8, '' = none).
 #define SECRETSD_KEY_CTE                                                     \
   "WITH c AS MATERIALIZED (SELECT " SECRETSD_CONTEXT_COLUMNS SECRETSD_NAME_CHECKS \
-  ", $4::text AS key, $5::text AS scope, NULLIF($6::text, '') AS node_id"
+  ", $6::text AS key, $7::text AS scope, NULLIF($8::text, '') AS node_id"
 
-// One kept version ($7) with its value (secrets.read_secret: read-audited):
+// One kept version ($9) with its value (secrets.read_secret: read-audited):
 // the secret's identity and description, that version's type, author and
 // time. No row when the secret or the version is not there.
 const std::string kGetVersionSql =
-    SECRETSD_KEY_CTE ", $7::integer AS version) "
+    SECRETSD_KEY_CTE ", $9::integer AS version) "
     "SELECT " SECRETSD_METADATA_COLUMNS ", m.value "
     "FROM c, LATERAL secrets.read_secret(c.key, c.scope, c.node_id, c.version) m";
 
@@ -101,7 +102,7 @@ const std::string kVersionsSql =
     "ORDER BY l.version DESC";
 
 const std::string kRollbackSql =
-    SECRETSD_KEY_CTE ", $7::integer AS to_version, NULLIF($8::text, '')::integer AS expected_version) "
+    SECRETSD_KEY_CTE ", $9::integer AS to_version, NULLIF($10::text, '')::integer AS expected_version) "
     "SELECT " SECRETSD_METADATA_COLUMNS " "
     "FROM c, LATERAL secrets.rollback_secret(c.key, c.scope, c.to_version, c.node_id,"
     " c.expected_version) m";

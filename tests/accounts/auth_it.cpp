@@ -191,7 +191,7 @@ TEST_F(AuthTest, InviteJoinsTheInvitersHouseholdOnce) {
   ASSERT_EQ(status_of(invite), 201);
   auto inv = body_of(invite);
   EXPECT_EQ(inv["household_id"], owner.household_id);
-  EXPECT_EQ(inv["role"], "member");
+  EXPECT_EQ(inv["role"], "reader");  // least privilege unless named
   EXPECT_TRUE(inv["expires_at"].is_string());
   const std::string code = inv["invite_code"].get<std::string>();
 
@@ -200,7 +200,7 @@ TEST_F(AuthTest, InviteJoinsTheInvitersHouseholdOnce) {
                      {{"email", email}, {"password", "joinerpass"}, {"invite_code", code}});
   ASSERT_EQ(status_of(joined), 201);
   EXPECT_EQ(body_of(joined)["household_id"], owner.household_id);
-  EXPECT_EQ(body_of(joined)["role"], "member");
+  EXPECT_EQ(body_of(joined)["role"], "reader");
 
   auto again = post(c, "/api/v0/auth/register",
                     {{"email", "again-" + email}, {"password", "joinerpass"}, {"invite_code", code}});
@@ -213,7 +213,7 @@ TEST_F(AuthTest, InviteJoinsTheInvitersHouseholdOnce) {
 
 TEST_F(AuthTest, InviteNeedsAnOwnerOrAdmin) {
   TestUser owner = register_user();
-  TestUser member = register_invited_user(owner, "member");
+  TestUser member = register_invited_user(owner, "writer");
   TestUser admin = register_invited_user(owner, "admin");
   auto c = client();
   expect_error(post(c, "/api/v0/households/invites", json::object(), auth_header(member.access_token)),
@@ -224,7 +224,10 @@ TEST_F(AuthTest, InviteNeedsAnOwnerOrAdmin) {
   expect_error(post(c, "/api/v0/households/invites", json::object()), 401);
   expect_error(post(c, "/api/v0/households/invites", {{"role", "owner"}},
                     auth_header(owner.access_token)),
-               400, "role must be member or admin");
+               400, "Unknown role, or one that cannot be given this way");
+  expect_error(post(c, "/api/v0/households/invites", {{"role", "member"}},
+                    auth_header(owner.access_token)),
+               400, "Unknown role, or one that cannot be given this way");
   expect_error(post(c, "/api/v0/households/invites", {{"expires_in_hours", 0}},
                     auth_header(owner.access_token)),
                400);
@@ -415,6 +418,8 @@ TEST_F(AuthTest, RevocationRacingARotationRevokesTheNewToken) {
       auto db = superuser_db();
       pqxx::nontransaction tx(db);
       family = tx.exec1("SELECT gen_random_uuid()::text")[0].as<std::string>();
+      tx.exec_params("INSERT INTO secretsd.sessions (id, user_id) VALUES ($1::uuid, $2::uuid)", family,
+                     user.id);
       tx.exec_params(
           "INSERT INTO secretsd.refresh_tokens (family_id, user_id, token_hash, expires_at, rotated_at)"
           " VALUES ($1::uuid, $2::uuid, $3, now() + interval '1 day', now() - interval '1 hour'),"
@@ -433,7 +438,8 @@ TEST_F(AuthTest, RevocationRacingARotationRevokesTheNewToken) {
       auto db = superuser_db();
       pqxx::nontransaction tx(db);
       revoker_result = revocation == "logout"
-          ? tx.exec_params1("SELECT secretsd.revoke_refresh_family($1)::text", live_hash)[0].as<std::string>()
+          ? tx.exec_params1("SELECT secretsd.end_session_of_refresh($1, 'logout')::text", live_hash)[0]
+                .as<std::string>()
           : tx.exec_params1("SELECT outcome FROM secretsd.rotate_refresh_token($1, $2, 30, 10)",
                             old_hash, tag + "-x")[0].as<std::string>();
     });
@@ -451,13 +457,17 @@ TEST_F(AuthTest, RevocationRacingARotationRevokesTheNewToken) {
     }
     rotation.commit();
     revoker.join();
-    EXPECT_EQ(revoker_result, revocation == "logout" ? "3" : "reused");
+    EXPECT_EQ(revoker_result, revocation == "logout" ? family : "reused");
 
     auto db = superuser_db();
     pqxx::nontransaction tx(db);
     EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM secretsd.refresh_tokens"
                               " WHERE family_id = $1::uuid AND revoked_at IS NULL", family)[0].as<int>(),
               0);
+    // Either way the session ended.
+    EXPECT_EQ(tx.exec_params1("SELECT end_reason FROM secretsd.sessions WHERE id = $1::uuid", family)[0]
+                  .as<std::string>(),
+              revocation == "logout" ? "logout" : "refresh_reuse");
     EXPECT_EQ(tx.exec_params1("SELECT outcome FROM secretsd.rotate_refresh_token($1, $2, 30, 10)",
                               new_hash, tag + "-d")[0].as<std::string>(),
               "invalid");
@@ -536,9 +546,13 @@ TEST_F(AuthTest, BadBearerTokensAre401) {
   wrong_aud.aud = "someone-else";
   expect_error(c.Get(path.c_str(), auth_header(sign_jwt(wrong_aud, key))), 401);
 
-  JwtClaims no_role = claims_for(user);
-  no_role.extra = json::object();
-  expect_error(c.Get(path.c_str(), auth_header(sign_jwt(no_role, key))), 401);
+  JwtClaims no_session = claims_for(user);
+  no_session.extra = json::object();
+  expect_error(c.Get(path.c_str(), auth_header(sign_jwt(no_session, key))), 401);
+  // A well-formed session id that is not this user's session.
+  JwtClaims other_session = claims_for(user);
+  other_session.extra["sid"] = "00000000-0000-0000-0000-000000000000";
+  expect_error(c.Get(path.c_str(), auth_header(sign_jwt(other_session, key))), 401);
 
   expect_error(c.Get(path.c_str(), auth_header(sign_jwt(claims_for(user), "another key entirely"))),
                401);
@@ -558,7 +572,7 @@ TEST_F(AuthTest, BadBearerTokensAre401) {
 
 TEST_F(AuthTest, UsersSeeThemselvesAndManagersSeeTheirHousehold) {
   TestUser owner = register_user();
-  TestUser member = register_invited_user(owner, "member");
+  TestUser member = register_invited_user(owner, "writer");
   TestUser stranger = register_user("Other household");
   auto c = client();
 
@@ -568,7 +582,7 @@ TEST_F(AuthTest, UsersSeeThemselvesAndManagersSeeTheirHousehold) {
   EXPECT_EQ(body["id"], member.id);
   EXPECT_EQ(body["email"], member.email);
   EXPECT_EQ(body["household_id"], owner.household_id);
-  EXPECT_EQ(body["role"], "member");
+  EXPECT_EQ(body["role"], "writer");
   EXPECT_TRUE(body["created_at"].is_string());
   EXPECT_FALSE(body.contains("password_hash"));
 

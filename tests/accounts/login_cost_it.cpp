@@ -59,7 +59,7 @@ class InProcessAuth {
         server_, *authenticator_,
         api::AccessPolicy{config.metrics_token, config.admin_api_key.has_value()});
     accounts_ = std::make_unique<accounts::AccountsModule>(
-        *databases_, accounts::accounts_options(config), pepper);
+        *databases_, *authenticator_, accounts::accounts_options(config), pepper);
     accounts_->register_routes(*router_);
     port_ = server_.bind_to_any_port("127.0.0.1");
     if (port_ <= 0) throw std::runtime_error("cannot bind the in-process server");

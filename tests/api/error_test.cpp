@@ -118,6 +118,25 @@ TEST(FromSqlError, EachStateItsStatusAndFixedText) {
   }
 }
 
+// Household roles (issue 22): the extension's refusal and secretsd's member
+// rules (migrations/0012), by SQLSTATE alone, with fixed texts.
+TEST(FromSqlError, RoleAndMemberStatesMapToTheirStatuses) {
+  struct Case {
+    const char* state;
+    int status;
+  };
+  for (const Case& c : {Case{"SE009", 403}, Case{"SD400", 400}, Case{"SD403", 403}, Case{"SD404", 404},
+                        Case{"SD409", 409}}) {
+    std::string logged;
+    auto a = map(error(c.state, verbose(c.state, "permission denied: role \"reader\" " + kCanary, kMarked)),
+                 "K", &logged);
+    EXPECT_EQ(a.status, c.status) << c.state;
+    EXPECT_EQ(a.message.find("canary"), std::string::npos) << c.state;
+    EXPECT_EQ(logged, "") << c.state;
+  }
+  EXPECT_EQ(map(error("SE009", verbose("SE009", "x")), "K").message, kRoleRefused);
+}
+
 TEST(FromSqlError, AnErrorWithoutSqlstateIsInternal) {
   std::string logged;
   auto a = map(pqxx::sql_error("ERROR:  " + kCanary + "\n" + kMarked, "SELECT 1"), "K", &logged);
@@ -128,7 +147,7 @@ TEST(FromSqlError, AnErrorWithoutSqlstateIsInternal) {
 
 TEST(FromSqlError, NoUnmarkedTextOrQueryEverReachesTheAnswerOrTheLog) {
   for (const char* state : {"22023", "23505", "P0002", "SE001", "SE002", "SE005", "SE006", "42501", "XX000",
-                            "57014", "08006", "22P02"}) {
+                            "57014", "08006", "22P02", "SE009", "SD400", "SD403", "SD404", "SD409"}) {
     std::string logged;
     auto a = map(error(state, verbose(state, kCanary, "DETAIL:  " + kCanary + "\nHINT:  " + kCanary + "\n")), "K",
                  &logged);

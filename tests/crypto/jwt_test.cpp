@@ -49,7 +49,7 @@ std::string signed_token(const std::string& header, const nlohmann::json& payloa
 }
 
 nlohmann::json access_payload() {
-  return {{"sub", "user-1"}, {"household", "household-1"}, {"typ", "access"},
+  return {{"sub", "user-1"}, {"hid", "household-1"}, {"typ", "access"},
           {"iss", "secretsd"}, {"aud", "pgsecrets"},       {"iat", kNow},
           {"exp", kNow + 900}};
 }
@@ -159,7 +159,7 @@ TEST(Jwt, TamperedPayloadRejected) {
   const auto first = token.find('.');
   const auto second = token.find('.', first + 1);
   auto payload = access_payload();
-  payload["household"] = "household-2";
+  payload["hid"] = "household-2";
   const std::string forged =
       token.substr(0, first + 1) + base64url_encode(payload.dump()) + token.substr(second);
   EXPECT_EQ(verify_jwt(forged, kKey, expect_access()).error, JwtError::bad_signature);
@@ -260,7 +260,7 @@ TEST(Jwt, AccessTokenNotAcceptedAsRefresh) {
 }
 
 TEST(Jwt, RequiredClaimsEnforced) {
-  for (const char* name : {"sub", "household", "typ", "iss", "aud", "iat", "exp"}) {
+  for (const char* name : {"sub", "hid", "typ", "iss", "aud", "iat", "exp"}) {
     auto payload = access_payload();
     payload.erase(name);
     EXPECT_EQ(verify_jwt(signed_token(kGoodHeader, payload), kKey, expect_access()).error,
@@ -280,7 +280,7 @@ TEST(Jwt, RequiredClaimsEnforced) {
   EXPECT_EQ(verify_jwt(signed_token(kGoodHeader, payload), kKey, expect_access()).error,
             JwtError::missing_claim);
   payload = access_payload();
-  payload["household"] = 42;
+  payload["hid"] = 42;
   EXPECT_EQ(verify_jwt(signed_token(kGoodHeader, payload), kKey, expect_access()).error,
             JwtError::missing_claim);
 }

@@ -188,20 +188,29 @@ TEST_F(DbPoolTest, UnreachableServerThrowsAndFreesTheSlot) {
   EXPECT_EQ(pool.open_connections(), 0u);
 }
 
-// A stand-in for the extension's secrets.set_context, recording its
-// arguments in transaction-local settings.
+// Stand-ins for the extension's secrets.set_context (0.3.0), recording its
+// arguments in transaction-local settings, and for secretsd.context_role
+// (migrations/0012), naming the marker it was given.
 void create_context_stub(const std::string& conninfo) {
   pqxx::connection c(conninfo);
   pqxx::work tx(c);
   tx.exec(R"(
     CREATE SCHEMA secrets;
-    CREATE FUNCTION secrets.set_context(household_id uuid, actor text, node_id text DEFAULT NULL)
+    CREATE SCHEMA secretsd;
+    CREATE FUNCTION secrets.set_context(household_id uuid, actor text, node_id text, role text,
+                                        key_prefix text DEFAULT NULL)
     RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
       PERFORM set_config('stub.household', household_id::text, true);
       PERFORM set_config('stub.actor', actor, true);
       PERFORM set_config('stub.node', coalesce(node_id, '<null>'), true);
-    END $$;)");
+      PERFORM set_config('stub.role', role, true);
+      PERFORM set_config('stub.prefix', coalesce(key_prefix, '<null>'), true);
+    END $$;
+    CREATE FUNCTION secretsd.context_role(p_household uuid, p_actor text, p_role text)
+    RETURNS text LANGUAGE sql AS $$
+      SELECT CASE WHEN p_role LIKE 'membership%' THEN 'read ' || p_role ELSE p_role END
+    $$;)");
   tx.commit();
 }
 
@@ -210,19 +219,26 @@ TEST_F(DbPoolTest, HouseholdTxSetsTheContextFirst) {
   ConnectionPool pool(scratch_->conninfo(), 2);
   Lease lease = pool.acquire(1s);
   const std::string household = "0b6f8a57-3f4e-4d1f-9c49-0d5c7f2a9e11";
-  auto row = with_household_tx(lease, household, "user:alice", "", [](pqxx::work& tx) {
+  const Context user{household, "user:alice", "", "", ""};
+  auto row = with_household_tx(lease, user, [](pqxx::work& tx) {
     return tx.exec1(
         "SELECT current_setting('stub.household'), current_setting('stub.actor'),"
-        "       current_setting('stub.node')");
+        "       current_setting('stub.node'), current_setting('stub.role'),"
+        "       current_setting('stub.prefix')");
   });
   EXPECT_EQ(row[0].as<std::string>(), household);
   EXPECT_EQ(row[1].as<std::string>(), "user:alice");
   EXPECT_EQ(row[2].as<std::string>(), "<null>");
+  // A user's role is the membership's, read locked: the transaction may write.
+  EXPECT_EQ(row[3].as<std::string>(), "read membership for write");
+  EXPECT_EQ(row[4].as<std::string>(), "<null>");
 
-  auto node = with_household_tx(lease, household, "node", "kitchen-1", [](pqxx::work& tx) {
-    return tx.exec1("SELECT current_setting('stub.node')")[0].as<std::string>();
+  const Context node_context{household, "node", "kitchen-1", "writer", ""};
+  auto node = with_household_tx(lease, node_context, [](pqxx::work& tx) {
+    return tx.exec1("SELECT current_setting('stub.node') || ' ' || current_setting('stub.role')")[0]
+        .as<std::string>();
   });
-  EXPECT_EQ(node, "kitchen-1");
+  EXPECT_EQ(node, "kitchen-1 writer");
 
   // Transaction-local: nothing leaks into the next transaction.
   auto after = with_tx(lease, [](pqxx::work& tx) {
@@ -238,11 +254,12 @@ TEST_F(DbPoolTest, OneStatementFormFoldsTheContextIn) {
   Lease lease = pool.acquire(1s);
   auto actor = with_tx(lease, [](pqxx::work& tx) {
     return tx.exec_params1(
-        "SELECT current_setting('stub.actor') FROM "
-        "secrets.set_context($1::uuid, $2, NULLIF($3, '')) AS ctx",
-        "0b6f8a57-3f4e-4d1f-9c49-0d5c7f2a9e11", "app", "")[0].as<std::string>();
+        "SELECT current_setting('stub.actor') || ' ' || current_setting('stub.role') || ' ' ||"
+        " current_setting('stub.prefix') FROM " SECRETSD_SET_CONTEXT " AS ctx",
+        "0b6f8a57-3f4e-4d1f-9c49-0d5c7f2a9e11", "app", "", "reader", "WEATHER_")[0]
+        .as<std::string>();
   });
-  EXPECT_EQ(actor, "app");
+  EXPECT_EQ(actor, "app reader WEATHER_");
 }
 
 TEST_F(DbPoolTest, FailedTxRollsBackAndKeepsTheConnection) {

@@ -43,7 +43,7 @@ value_of() { # TOKEN: the value of REPLICA_KEY as that user reads it
 out=$(register 55718 writer@example.com)
 writer=$(json_field access_token <<<"$out")
 household=$(json_field household_id <<<"$out")
-code=$(http 55718 POST /api/v0/households/invites '{"role":"member"}' -H "Authorization: Bearer $writer" | json_field invite_code)
+code=$(http 55718 POST /api/v0/households/invites '{"role":"writer"}' -H "Authorization: Bearer $writer" | json_field invite_code)
 out=$(http 55718 POST /api/v0/auth/register "{\"email\":\"reader@example.com\",\"password\":\"correct horse battery staple\",\"invite_code\":\"$code\"}")
 expect_eq "the reader joins the household" 201 "${out%% *}"
 reader=$(json_field access_token <<<"$out")

@@ -181,7 +181,7 @@ TEST_F(SecretsApiTest, HouseholdsAreIsolated) {
   EXPECT_EQ(body_of(c.Get(("/api/secrets/" + k).c_str(), hb)).at("data").at("value"), "belongs-to-b");
 
   // A member of A sees A's secrets.
-  TestUser member = register_invited_user(a, "member");
+  TestUser member = register_invited_user(a, "reader");
   EXPECT_EQ(body_of(c.Get(("/api/secrets/" + k).c_str(), auth_header(member.access_token)))
                 .at("data").at("value"),
             "belongs-to-a");
@@ -329,10 +329,10 @@ TEST_F(SecretsApiTest, HouseholdContextLastsOneStatement) {
 
   std::string gateway_url = "dbname=" + database_name() + " user=secretsd_it";
   pqxx::connection conn(gateway_url);
-  db::Context ctx{u.household_id, "user:" + u.id, ""};
+  db::Context ctx{u.household_id, "user:" + u.id, "", "", ""};
   {
     pqxx::nontransaction tx(conn);
-    db::Session session(tx, ctx);
+    db::Session session(tx, ctx, false);
     secrets::SecretsStatements statements(session);
     auto rows = statements.get(k, "integration", "");
     ASSERT_EQ(rows.size(), 1u);
@@ -352,8 +352,8 @@ TEST_F(SecretsApiTest, HouseholdContextLastsOneStatement) {
     // A context for another household finds nothing, even on the same key.
     TestUser other = register_user("context other");
     pqxx::nontransaction tx(conn);
-    db::Context elsewhere{other.household_id, "user:" + other.id, ""};
-    db::Session session(tx, elsewhere);
+    db::Context elsewhere{other.household_id, "user:" + other.id, "", "", ""};
+    db::Session session(tx, elsewhere, false);
     secrets::SecretsStatements statements(session);
     EXPECT_TRUE(statements.get(k, "integration", "").empty());
   }
@@ -490,8 +490,9 @@ TEST(SecretsBenchScript, PgbenchRunsTheServiceGetStatement) {
   script.pop_back();
 
   std::string sql = secrets::get_secret_sql();
-  const char* names[] = {"", ":household", ":actor", ":caller_node", ":key", ":scope", ":node_id"};
-  for (int n = 6; n >= 1; --n) {
+  const char* names[] = {"",           ":household", ":actor", ":caller_node", ":role",
+                         ":key_prefix", ":key",       ":scope", ":node_id"};
+  for (int n = 8; n >= 1; --n) {
     std::string param = "$" + std::to_string(n);
     for (auto pos = sql.find(param); pos != std::string::npos; pos = sql.find(param, pos)) {
       sql.replace(pos, param.size(), names[n]);

@@ -241,6 +241,7 @@ TestUser user_from(const nlohmann::json& body, const std::string& email,
   TestUser user;
   user.id = body.at("user_id").get<std::string>();
   user.household_id = body.at("household_id").get<std::string>();
+  user.session_id = body.at("session_id").get<std::string>();
   user.email = email;
   user.password = password;
   user.access_token = body.at("access_token").get<std::string>();
@@ -428,6 +429,7 @@ TestUser login(const TestUser& user) {
   TestUser again = user;
   again.access_token = body.at("access_token").get<std::string>();
   again.refresh_token = body.at("refresh_token").get<std::string>();
+  again.session_id = body.at("session_id").get<std::string>();
   return again;
 }
 
@@ -464,7 +466,7 @@ JwtClaims claims_for(const TestUser& user) {
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
   claims.exp = claims.iat + 600;
-  claims.extra["role"] = "owner";
+  claims.extra["sid"] = user.session_id;
   return claims;
 }
 

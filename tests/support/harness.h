@@ -90,6 +90,7 @@ nlohmann::json body_of(const httplib::Result& res);
 struct TestUser {
   std::string id;
   std::string household_id;
+  std::string session_id;  // the sign-in the tokens belong to
   std::string email;
   std::string password;
   std::string access_token;
@@ -99,8 +100,8 @@ struct TestUser {
 // Registers a new user with a unique email, owner of a new household.
 TestUser register_user(const std::string& household_name = "Test household");
 // Registers a member of an existing household through an invite created by
-// `inviter` (an owner or admin).
-TestUser register_invited_user(const TestUser& inviter, const std::string& role = "member");
+// `inviter` (an owner or admin), with `role` (admin|writer|reader|auditor).
+TestUser register_invited_user(const TestUser& inviter, const std::string& role = "writer");
 // Logs in again (a new refresh-token family).
 TestUser login(const TestUser& user);
 
