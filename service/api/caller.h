@@ -26,6 +26,12 @@ struct Caller {
   std::string app_id;        // App
   std::string household_id;  // User, Node; App when X-Household-Id was granted
   std::int64_t expires_at = 0;  // User: the access token's exp (seconds since the epoch)
+  // The role the caller acts with in household_id, passed to
+  // secrets.set_context: owner|admin|writer|reader|auditor for a user;
+  // reader|writer for an app (its grant); writer for a node.
+  std::string household_role;
+  std::string key_prefix;       // App: the grant's key prefix, empty = every key
+  bool instance_admin = false;  // User: may administer the instance
   // "user:<id>", "node:<id>", "app:<id>" or "admin": recorded as created_by /
   // updated_by through secrets.set_context.
   std::string actor() const;
