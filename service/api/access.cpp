@@ -40,7 +40,9 @@ const char* kind_refusal(Access access, const Caller& caller) {
       return caller.kind == CallerKind::User ? nullptr : "A user's access token is required";
     case Access::App: return caller.kind == CallerKind::App ? nullptr : "App credentials required";
     case Access::Admin:
-      return caller.kind == CallerKind::Admin ? nullptr : "Admin credentials required";
+      if (caller.kind == CallerKind::Admin) return nullptr;  // break-glass, audited by identity/
+      if (caller.kind == CallerKind::User && caller.instance_admin) return nullptr;
+      return "Instance administrators only";
     case Access::Household:
       if (caller.kind == CallerKind::Admin) {
         return "The admin key does not give access to household secrets";
@@ -73,7 +75,6 @@ Result<Caller> authorize(const Request& req, Access access, Authenticator& authe
                          const AccessPolicy& policy, std::string& actor_kind) {
   if (access == Access::Public) return Caller::anonymous();
   if (access == Access::Metrics) return authorize_metrics(req, policy, actor_kind);
-  if (access == Access::Admin && !policy.admin_key_configured) return ApiError(404, "Not found");
 
   // Every route's authentication passes here: the one place failures are counted.
   AuthResult result = authenticator.authenticate(req);

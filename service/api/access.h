@@ -18,7 +18,7 @@ enum class Access {
   AnyCaller,  // any valid credentials; the handler narrows further
   User,       // a user's access token
   App,        // app credentials
-  Admin,      // the admin key; without ADMIN_API_KEY the route does not exist (404)
+  Admin,      // an instance admin (a user), or the break-glass ADMIN_API_KEY
   Household,  // a user, a node, or an app naming a household it was granted
   Metrics,    // the metrics scrape token (SECRETSD_METRICS_TOKEN)
 };
@@ -49,7 +49,6 @@ class Authenticator {
 // What authorize() needs of the configuration.
 struct AccessPolicy {
   std::optional<std::string> metrics_token;  // SECRETSD_METRICS_TOKEN
-  bool admin_key_configured = false;         // ADMIN_API_KEY set: admin routes exist
 };
 
 // The caller when the request's credentials satisfy `access`, or the

@@ -29,7 +29,8 @@ struct Caller {
   std::string household_id;
   // User: the membership's role (owner|admin|writer|reader|auditor) when the
   // request was authenticated, for answers that depend on it; a household
-  // statement re-reads it (db/context.h). App: reader|writer. Node: writer.
+  // statement re-reads it (db/context.h). App: reader|writer, its grant's
+  // privilege. Node: writer.
   std::string household_role;
   std::string key_prefix;       // App: the keys it is scoped to (empty: all)
   bool instance_admin = false;  // User: administers the instance

@@ -1,6 +1,7 @@
 #include "api/readers.h"
 
 #include <charconv>
+#include <regex>
 
 #include "http/json_io.h"
 
@@ -60,6 +61,19 @@ Result<std::optional<std::string>> query_param(const Request& req, const std::st
   if (n == 0) return std::optional<std::string>{};
   if (n > 1) return bad_request(name + " must be given at most once");
   return std::optional<std::string>{req.query(name.c_str())};
+}
+
+Result<std::optional<std::string>> timestamp_param(const Request& req, const std::string& name) {
+  static const std::regex kRfc3339(
+      R"(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?)"
+      R"((Z|[+-]([01]\d|2[0-3]):[0-5]\d))");
+  auto value = query_param(req, name);
+  if (!value.ok()) return value;
+  const std::optional<std::string>& text = value.value();
+  if (text && !std::regex_match(*text, kRfc3339)) {
+    return bad_request(name + " must be an RFC 3339 timestamp, e.g. 2026-12-07T21:00:00Z");
+  }
+  return text;
 }
 
 std::optional<long long> parse_count(const std::string& s) {

@@ -36,6 +36,12 @@ Result<std::optional<std::string>> optional_string(const nlohmann::json& body,
 // most once" when repeated (ambiguous, so refused rather than picked).
 Result<std::optional<std::string>> query_param(const Request& req, const std::string& name);
 
+// An RFC 3339 timestamp query parameter (2026-12-07T21:00:00Z, with an
+// optional fraction and a Z or +hh:mm offset): nullopt when absent, else the
+// text as given, for PostgreSQL to read as timestamptz; 400 "<name> must be
+// an RFC 3339 timestamp" otherwise.
+Result<std::optional<std::string>> timestamp_param(const Request& req, const std::string& name);
+
 // A non-negative decimal integer without sign or spaces (at most 18 digits).
 std::optional<long long> parse_count(const std::string& text);
 

@@ -6,6 +6,7 @@
 #include "accounts/module.h"
 #include "api/access.h"
 #include "api/router.h"
+#include "audit/module.h"
 #include "console/module.h"
 #include "credentials/module.h"
 #include "db/databases.h"
@@ -33,6 +34,7 @@ struct Modules::Parts {
         credentials(databases, authenticator, pepper),
         events(databases, hub, config),
         secrets(databases),
+        audit(databases),
         runtimes(databases, runtimes::RuntimesOptions::from(config)),
         providers(databases, runtimes),
         relay(databases, relay::RelayOptions::from(config)),
@@ -48,6 +50,7 @@ struct Modules::Parts {
   credentials::CredentialsModule credentials;
   events::EventsModule events;
   secrets::SecretsModule secrets;
+  audit::AuditModule audit;
   runtimes::RuntimesModule runtimes;
   providers::ProvidersModule providers;
   relay::RelayModule relay;
@@ -62,7 +65,7 @@ Modules::~Modules() = default;
 api::Authenticator& Modules::authenticator() { return parts_->authenticator; }
 
 api::AccessPolicy Modules::access_policy(const Config& config) {
-  return api::AccessPolicy{config.metrics_token, config.admin_api_key.has_value()};
+  return api::AccessPolicy{config.metrics_token};
 }
 
 void Modules::register_routes(api::Router& router) {
@@ -73,6 +76,7 @@ void Modules::register_routes(api::Router& router) {
   p.credentials.register_routes(router);
   p.events.register_routes(router);  // before /api/secrets/(.+) takes "events" for a key
   p.secrets.register_routes(router);
+  p.audit.register_routes(router);
   p.providers.register_routes(router);
   p.runtimes.register_routes(router);
   p.relay.register_routes(router);

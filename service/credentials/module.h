@@ -1,6 +1,7 @@
 // App and node credentials: the admin endpoints that issue, rotate and
-// revoke them (/api/v0/admin/{apps,nodes}, Access::Admin: the X-Admin-Key
-// header; without ADMIN_API_KEY they do not exist, 404), and the internal
+// revoke them (/api/v0/admin/{apps,nodes}, Access::Admin: an instance admin,
+// or the break-glass X-Admin-Key; each change is in the admin audit with
+// who made it), and the internal
 // endpoints through which another service, itself an app, asks whether
 // credentials it was shown are valid (/internal/validate-{app,node}).
 // New keys are returned once; only their keyed hashes are stored.
@@ -42,13 +43,13 @@ class CredentialsModule {
   api::Reply validate_app(const api::Request& req);
   api::Reply validate_node(const api::Request& req);
   // admin_routes.cpp
-  api::Reply create_app(const api::Request& req);
-  api::Reply rotate_app(const api::Request& req);
-  api::Reply revoke_app(const api::Request& req);
-  api::Reply set_app_households(const api::Request& req);
-  api::Reply create_node(const api::Request& req);
-  api::Reply rotate_node(const api::Request& req);
-  api::Reply revoke_node(const api::Request& req);
+  api::Reply create_app(const api::Request& req, const api::Caller& caller);
+  api::Reply rotate_app(const api::Request& req, const api::Caller& caller);
+  api::Reply revoke_app(const api::Request& req, const api::Caller& caller);
+  api::Reply set_app_households(const api::Request& req, const api::Caller& caller);
+  api::Reply create_node(const api::Request& req, const api::Caller& caller);
+  api::Reply rotate_node(const api::Request& req, const api::Caller& caller);
+  api::Reply revoke_node(const api::Request& req, const api::Caller& caller);
 
   std::string credential_hash(const std::string& secret) const;
 

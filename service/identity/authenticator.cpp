@@ -1,11 +1,17 @@
 #include "identity/authenticator.h"
 
+#include <iostream>
 #include <string_view>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+#include <pqxx/transaction>
+
+#include "admin_audit/admin_audit.h"
 #include "crypto/keyed_hash.h"
 #include "db/databases.h"
 #include "db/statement.h"
+#include "db/tx.h"
 #include "http/ascii.h"
 #include "identity/api_keys.h"
 #include "identity/credential_store.h"
@@ -30,7 +36,6 @@ AuthResult fail(AuthOutcome outcome) { return {outcome, std::nullopt}; }
 // Nodes write their own rows (row-level security narrows them further);
 // apps write until scoped grants name their role (issue 22, later).
 constexpr const char* kNodeRole = "writer";
-constexpr const char* kAppRole = "writer";
 
 // One round trip: liveness, the user's flags and role in the household,
 // and last_used_at kept to the minute (migrations/0012).
@@ -158,16 +163,32 @@ AuthResult CredentialAuthenticator::authenticate_app(const api::Request& req) {
   caller.kind = CallerKind::App;
   caller.app_id = app_id;
   caller.household_id = household;
-  caller.household_role = kAppRole;
+  if (wants_household) {
+    // The extension's vocabulary: a read grant acts as a reader, a write grant as a writer.
+    caller.household_role = record->privilege == "read" ? "reader" : "writer";
+    caller.key_prefix = record->key_prefix;
+  }
   return ok(std::move(caller));
 }
 
-AuthResult CredentialAuthenticator::authenticate_admin(const std::string& presented) const {
-  if (!admin_api_key_ || !constant_time_equal(presented, *admin_api_key_)) {
+// The break-glass key. Each use is recorded before the request goes on: if
+// the audit cannot be written, the key is not accepted.
+AuthResult CredentialAuthenticator::authenticate_admin(const api::Request& req) const {
+  if (!admin_api_key_ || !constant_time_equal(req.header("X-Admin-Key"), *admin_api_key_)) {
     return fail(AuthOutcome::Invalid);
   }
   Caller caller;
   caller.kind = CallerKind::Admin;
+  const nlohmann::json detail = {{"method", req.method()}, {"path", req.path()}};
+  auto lease = databases_.primary();
+  db::with_tx(lease, [&](pqxx::work& tx) {
+    admin_audit::record(tx, caller.actor(), "break_glass.use", "", detail);
+  });
+  // One write per line, so that concurrent requests never interleave.
+  const std::string line =
+      nlohmann::json{{"event", "break_glass_key_used"}, {"method", req.method()}, {"path", req.path()}}
+          .dump() + "\n";
+  std::cerr << line << std::flush;
   return ok(std::move(caller));
 }
 
@@ -209,7 +230,7 @@ AuthResult CredentialAuthenticator::authenticate(const api::Request& req) {
   if (req.has_header("X-Jarvis-App-Id") || req.has_header("X-Jarvis-App-Key")) {
     return authenticate_app(req);
   }
-  if (req.has_header("X-Admin-Key")) return authenticate_admin(req.header("X-Admin-Key"));
+  if (req.has_header("X-Admin-Key")) return authenticate_admin(req);
   return fail(AuthOutcome::Missing);
 }
 

@@ -21,7 +21,8 @@ namespace secretsd::identity {
 
 class CredentialAuthenticator : public api::Authenticator {
  public:
-  // `admin_api_key`: ADMIN_API_KEY (unset: no caller is the admin).
+  // `admin_api_key`: ADMIN_API_KEY, the break-glass key (unset: nobody can
+  // use it). Every accepted use is written to the admin audit and logged.
   // `credential_pepper`: derive_credential_pepper(AUTH_SECRET_KEY)
   // (identity/tokens.h), the key of the stored node and app key hashes.
   CredentialAuthenticator(db::Databases& databases, TokenOptions tokens,
@@ -54,7 +55,7 @@ class CredentialAuthenticator : public api::Authenticator {
                                             const std::string& household_id);
   api::AuthResult authenticate_node(std::string_view header);
   api::AuthResult authenticate_app(const api::Request& req);
-  api::AuthResult authenticate_admin(const std::string& presented) const;
+  api::AuthResult authenticate_admin(const api::Request& req) const;
 
   db::Databases& databases_;
   const TokenOptions tokens_;

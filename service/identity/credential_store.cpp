@@ -12,10 +12,11 @@ constexpr const char* kFindNode =
     "SELECT household_id, key_hash FROM secretsd.nodes WHERE node_id = $1 AND revoked_at IS NULL";
 
 constexpr const char* kFindApp = R"(
-SELECT a.key_hash,
-       EXISTS (SELECT 1 FROM secretsd.app_households h
-                WHERE h.app_id = a.app_id AND h.household_id = NULLIF($2, '')::uuid)
-  FROM secretsd.apps a WHERE a.app_id = $1 AND a.revoked_at IS NULL)";
+SELECT a.key_hash, h.app_id IS NOT NULL, coalesce(h.privilege, ''), coalesce(h.key_prefix, '')
+  FROM secretsd.apps a
+  LEFT JOIN secretsd.app_households h
+         ON h.app_id = a.app_id AND h.household_id = NULLIF($2, '')::uuid
+ WHERE a.app_id = $1 AND a.revoked_at IS NULL)";
 
 }  // namespace
 
@@ -29,7 +30,8 @@ std::optional<AppRecord> find_app(db::Lease& lease, const std::string& app_id,
                                   const std::string& household_id) {
   auto r = db::exec_params(lease, kFindApp, app_id, household_id);
   if (r.empty()) return std::nullopt;
-  return AppRecord{r[0][0].as<std::string>(), r[0][1].as<bool>()};
+  return AppRecord{r[0][0].as<std::string>(), r[0][1].as<bool>(), r[0][2].as<std::string>(),
+                   r[0][3].as<std::string>()};
 }
 
 std::vector<std::string> no_longer_allowed(pqxx::connection& conn,

@@ -25,6 +25,8 @@ std::optional<NodeRecord> find_node(db::Lease& lease, const std::string& node_id
 struct AppRecord {
   std::string key_hash;
   bool household_granted = false;  // `household_id` is in app_households
+  std::string privilege;           // of that grant: "read" | "write"
+  std::string key_prefix;          // of that grant; empty = every key
 };
 // An active app; `household_id` may be empty (no household asked for).
 std::optional<AppRecord> find_app(db::Lease& lease, const std::string& app_id,

@@ -30,7 +30,7 @@ Applied ProviderSettings::apply(const std::string& name, const SaveRequest& requ
     if (first.status != "ok") {
       store_.rollback(name, actor, /*delete_if_none=*/true);
       runtimes::RestartOutcome again = runtimes_.restart(consumers.front(), name);
-      runtimes_.record({again}, name);
+      runtimes_.record({again}, name, actor);
       applied.result = Applied::Result::CanaryFailed;
       applied.canary = std::move(first);
       applied.canary_after_rollback = std::move(again);
@@ -40,7 +40,7 @@ Applied ProviderSettings::apply(const std::string& name, const SaveRequest& requ
     rest.erase(rest.begin());
   }
   for (auto& o : runtimes_.restart_all(rest, name)) applied.restarts.push_back(std::move(o));
-  runtimes_.record(applied.restarts, name);
+  runtimes_.record(applied.restarts, name, actor);
   return applied;
 }
 
@@ -48,7 +48,7 @@ std::optional<std::vector<runtimes::RestartOutcome>> ProviderSettings::remove(
     const std::string& name, const std::string& actor) {
   std::lock_guard<std::mutex> lock(runtimes_.changes_lock());
   if (!store_.remove(name, actor)) return std::nullopt;
-  return runtimes_.restart_consumers(name);
+  return runtimes_.restart_consumers(name, actor);
 }
 
 RolledBack ProviderSettings::rollback(const std::string& name, const std::string& actor) {
@@ -56,7 +56,7 @@ RolledBack ProviderSettings::rollback(const std::string& name, const std::string
   std::lock_guard<std::mutex> lock(runtimes_.changes_lock());
   rolled.outcome = store_.rollback(name, actor);
   if (rolled.outcome != SettingsStore::RollbackOutcome::Done) return rolled;
-  rolled.restarts = runtimes_.restart_consumers(name);
+  rolled.restarts = runtimes_.restart_consumers(name, actor);
   rolled.view = store_.get(name);
   return rolled;
 }

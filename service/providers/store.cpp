@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include "admin_audit/admin_audit.h"
 #include "db/tx.h"
 #include "providers/masking.h"
 
@@ -130,6 +131,8 @@ SettingsStore::Saved SettingsStore::save(const std::string& name, const std::str
         "                           description => 'provider setting ' || $3::text)).version",
         key, value, name);
     record_version(tx, name, key, written[0][0].as<int>(), is_sensitive);
+    admin_audit::record(tx, actor, "setting.set", name,
+                        {{"version", written[0][0].as<int>()}, {"is_sensitive", is_sensitive}});
     notify(tx, name);
     saved.view = view_of(tx.exec_params(std::string(kSelectViews) + "AND g.name = $1", name).at(0));
     return saved;
@@ -137,7 +140,11 @@ SettingsStore::Saved SettingsStore::save(const std::string& name, const std::str
 }
 
 bool SettingsStore::remove(const std::string& name, const std::string& actor) {
-  return in_global_tx(databases_, actor, [&](pqxx::work& tx) { return remove_in(tx, name); });
+  return in_global_tx(databases_, actor, [&](pqxx::work& tx) {
+    if (!remove_in(tx, name)) return false;
+    admin_audit::record(tx, actor, "setting.delete", name);
+    return true;
+  });
 }
 
 SettingsStore::RollbackOutcome SettingsStore::rollback(const std::string& name,
@@ -160,6 +167,7 @@ SettingsStore::RollbackOutcome SettingsStore::rollback(const std::string& name,
     if (v["previous_version"].is_null()) {
       if (!delete_if_none) return RollbackOutcome::NoPrevious;
       remove_in(tx, name);
+      admin_audit::record(tx, actor, "setting.delete", name, {{"rolled_back", true}});
       return RollbackOutcome::Done;
     }
     const int previous = v["previous_version"].as<int>();
@@ -178,6 +186,8 @@ SettingsStore::RollbackOutcome SettingsStore::rollback(const std::string& name,
         "WHERE g.name = $1 RETURNING g.is_sensitive",
         name, previous, actor);
     record_version(tx, name, key, written[0][0].as<int>(), updated[0][0].as<bool>());
+    admin_audit::record(tx, actor, "setting.rollback", name,
+                        {{"version", written[0][0].as<int>()}, {"to_version", previous}});
     notify(tx, name);
     return RollbackOutcome::Done;
   });

@@ -69,13 +69,14 @@ std::vector<RestartOutcome> RuntimesModule::restart_all(const std::vector<Runtim
 }
 
 void RuntimesModule::record(const std::vector<RestartOutcome>& outcomes,
-                            const std::string& setting) {
-  registry_->record(outcomes, setting);
+                            const std::string& setting, const std::string& actor) {
+  registry_->record(outcomes, setting, actor);
 }
 
-std::vector<RestartOutcome> RuntimesModule::restart_consumers(const std::string& setting) {
+std::vector<RestartOutcome> RuntimesModule::restart_consumers(const std::string& setting,
+                                                              const std::string& actor) {
   auto outcomes = restart_all(consumers(setting), setting);
-  record(outcomes, setting);
+  record(outcomes, setting, actor);
   return outcomes;
 }
 

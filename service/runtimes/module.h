@@ -73,9 +73,10 @@ class RuntimesModule {
   std::vector<RestartOutcome> restart_all(const std::vector<Runtime>& runtimes,
                                           const std::string& setting) const;
   // Stores each runtime's last outcome (shown by GET /api/v0/admin/runtimes).
-  void record(const std::vector<RestartOutcome>& outcomes, const std::string& setting);
+  void record(const std::vector<RestartOutcome>& outcomes, const std::string& setting,
+              const std::string& actor);
   // restart_all of consumers(setting), recorded; the outcomes.
-  std::vector<RestartOutcome> restart_consumers(const std::string& setting);
+  std::vector<RestartOutcome> restart_consumers(const std::string& setting, const std::string& actor);
   // SECRETSD_RESTART_TIMEOUT_MS: also the bound of a validation probe.
   std::chrono::milliseconds timeout() const { return options_.restart_timeout; }
 

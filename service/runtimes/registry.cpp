@@ -5,6 +5,7 @@
 
 #include <pqxx/pqxx>
 
+#include "admin_audit/admin_audit.h"
 #include "db/tx.h"
 
 namespace secretsd::runtimes {
@@ -107,10 +108,13 @@ SettingPolicy RuntimeRegistry::policy(const std::string& setting) const {
 }
 
 void RuntimeRegistry::record(const std::vector<RestartOutcome>& outcomes,
-                             const std::string& setting) {
+                             const std::string& setting, const std::string& actor) {
   if (outcomes.empty()) return;
   db::Lease lease = databases_.primary();
   db::with_tx(lease, [&](pqxx::work& tx) {
+    nlohmann::json restarted = nlohmann::json::array();
+    for (const auto& o : outcomes) restarted.push_back(o.to_json());
+    admin_audit::record(tx, actor, "runtime.restart", setting, {{"runtimes", restarted}});
     for (const auto& o : outcomes) {
       tx.exec_params(
           "INSERT INTO secretsd.runtime_restarts (runtime_id, status, message, duration_ms, setting) "

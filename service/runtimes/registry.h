@@ -32,7 +32,10 @@ class RuntimeRegistry {
 
   SettingPolicy policy(const std::string& setting) const;
 
-  void record(const std::vector<RestartOutcome>& outcomes, const std::string& setting);
+  // Each runtime's last restart, and one admin audit entry naming who caused
+  // them (`actor`), in one transaction.
+  void record(const std::vector<RestartOutcome>& outcomes, const std::string& setting,
+              const std::string& actor);
   // runtime id -> {status, message, duration_ms, setting, at}
   std::map<std::string, nlohmann::json> last_outcomes();
 

@@ -19,6 +19,7 @@
 
 #include "accounts/module.h"
 #include "api/router.h"
+#include "composition/modules.h"
 #include "crypto/password_stats.h"
 #include "config/config.h"
 #include "db/databases.h"
@@ -57,7 +58,7 @@ class InProcessAuth {
         *databases_, identity::token_options(config), config.admin_api_key, pepper);
     router_ = std::make_unique<api::Router>(
         server_, *authenticator_,
-        api::AccessPolicy{config.metrics_token, config.admin_api_key.has_value()});
+        composition::Modules::access_policy(config));
     accounts_ = std::make_unique<accounts::AccountsModule>(
         *databases_, *authenticator_, accounts::accounts_options(config), pepper);
     accounts_->register_routes(*router_);
