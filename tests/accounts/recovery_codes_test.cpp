@@ -25,7 +25,7 @@ TEST(RecoveryCodes, NormalizeAcceptsTypingVariantsOnly) {
   EXPECT_EQ(recovery_codes::normalize("ABCD-EFGH-JKLM-NP23"), "ABCDEFGHJKLMNP23");
   EXPECT_EQ(recovery_codes::normalize("abcd efgh jklm np23"), "ABCDEFGHJKLMNP23");
   EXPECT_EQ(recovery_codes::normalize("abcdefghjklmnp23"), "ABCDEFGHJKLMNP23");
-  for (const std::string bad : {"", "ABCD-EFGH-JKLM-NP2", "ABCD-EFGH-JKLM-NP234",
+  for (const std::string& bad : std::vector<std::string>{"", "ABCD-EFGH-JKLM-NP2", "ABCD-EFGH-JKLM-NP234",
                                 "ABCD-EFGH-JKLM-NP21" /* 1 is not base32 */, "ABCD_EFGH_JKLM_NP23",
                                 "123456", std::string("ABCD-EFGH-JKLM-NP2\0", 19)}) {
     EXPECT_EQ(recovery_codes::normalize(bad), std::nullopt) << bad;

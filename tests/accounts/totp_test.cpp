@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -105,9 +106,11 @@ TEST(Totp, ForgedAndMalformedCodesAreRefused) {
     forged[i] = forged[i] == '9' ? '0' : static_cast<char>(forged[i] + 1);
     // (Could collide with a neighbour step's code: 2 in a million.)
     const auto matched = totp::verify(secret, forged, now);
-    if (matched) EXPECT_NE(*matched, totp::time_step(now));
+    if (matched) {
+      EXPECT_NE(*matched, totp::time_step(now));
+    }
   }
-  for (const std::string bad : {"", "12345", "1234567", "12345a", " " + good.substr(1),
+  for (const std::string& bad : std::vector<std::string>{"", "12345", "1234567", "12345a", " " + good.substr(1),
                                 good + " ", good.substr(0, 3) + " " + good.substr(3),
                                 "\xEF\xBC\x91" "23456", good + std::string(1, '\0')}) {
     EXPECT_EQ(totp::verify(secret, bad, now), std::nullopt) << bad;
