@@ -192,6 +192,20 @@ void load_register_rate_limit(const EnvReader& env, Config& config) {
       env.integer("SECRETSD_REGISTER_RATE_LIMIT", config.register_rate_per_address, 1, 100000));
 }
 
+void load_registration(const EnvReader& env, Config& config) {
+  const auto text = env.get("SECRETSD_REGISTRATION");
+  if (!text) return;
+  if (*text == "invite") {
+    config.registration = RegistrationMode::Invite;
+  } else if (*text == "open") {
+    config.registration = RegistrationMode::Open;
+  } else if (*text == "closed") {
+    config.registration = RegistrationMode::Closed;
+  } else {
+    env.error("SECRETSD_REGISTRATION must be invite, open or closed");
+  }
+}
+
 void load_tokens(const EnvReader& env, Config& config) {
   if (const auto algorithm = env.get("AUTH_ALGORITHM"); algorithm && *algorithm != "HS256") {
     env.error("AUTH_ALGORITHM must be HS256 (the only algorithm secretsd signs or accepts)");
@@ -277,11 +291,24 @@ ConfigResult load_config(const GetenvFn& getenv_fn) {
   load_tokens(env, config);
   load_login_rate_limit(env, config);
   load_register_rate_limit(env, config);
+  load_registration(env, config);
   load_argon2(env, config);
   load_auth_secret(env, config, result.warnings);
   load_admin_key(env, config, result.warnings);
   if (result.errors.empty()) result.config = std::move(config);
   return result;
+}
+
+const char* registration_mode_name(RegistrationMode mode) {
+  switch (mode) {
+    case RegistrationMode::Open:
+      return "open";
+    case RegistrationMode::Closed:
+      return "closed";
+    case RegistrationMode::Invite:
+      break;
+  }
+  return "invite";
 }
 
 GetenvFn process_environment() {
@@ -315,6 +342,7 @@ std::string describe_config(const Config& config) {
       << " login_rate_per_account=" << config.login_rate_per_account
       << " login_rate_per_address=" << config.login_rate_per_address
       << " register_rate_per_address=" << config.register_rate_per_address
+      << " registration=" << registration_mode_name(config.registration)
       << " argon2_concurrency=" << config.argon2_concurrency
       << " migration_database_url=" << presence(!config.migration_database_url.empty())
       << " metrics_token=" << presence(config.metrics_token.has_value())

@@ -14,6 +14,15 @@
 
 namespace secretsd {
 
+// SECRETSD_REGISTRATION: who may create an account (README "Configuration").
+//   invite: only with an invite code, except the instance's very first
+//           account (its first owner) -- the default;
+//   open:   anyone may register a new household (a taken email gets the
+//           same answer as a new one; its owner is told, not the caller);
+//   closed: nobody, invite or not.
+enum class RegistrationMode { Invite, Open, Closed };
+const char* registration_mode_name(RegistrationMode mode);  // "invite" | "open" | "closed"
+
 // Returns a variable's value, or std::nullopt if unset. An empty value is
 // treated as unset by load_config.
 using GetenvFn = std::function<std::optional<std::string>(const std::string&)>;
@@ -52,6 +61,8 @@ struct Config {
   // SECRETSD_REGISTER_RATE_LIMIT: registrations per hour per client address
   // (each costs an argon2 hash and may create a household).
   int register_rate_per_address = 20;
+  // SECRETSD_REGISTRATION invite|open|closed (see RegistrationMode).
+  RegistrationMode registration = RegistrationMode::Invite;
   // SECRETSD_ARGON2_CONCURRENCY 1..256: argon2 hashes running at once (each
   // takes SECRETSD_ARGON2_MEMLIMIT bytes); others wait. 0 = number of cores.
   int argon2_concurrency = 0;
