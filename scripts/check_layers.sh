@@ -16,7 +16,7 @@
 set -euo pipefail
 
 # ---------------------------------------------------------------- the rules' data
-FEATURE_MODULES="accounts credentials secrets audit providers runtimes relay events health openapi console"
+FEATURE_MODULES="accounts credentials secrets audit administrators providers runtimes relay events health openapi console"
 # Folders (under service/) and files that may include cpp-httplib.
 HTTPLIB_ALLOWED='^service/(http|api)/|^service/secrets_cli/http_client\.[^/]+$'
 # Folders that may read the environment: config/, and the CLIs, which are

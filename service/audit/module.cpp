@@ -8,6 +8,7 @@
 #include <pqxx/transaction>
 
 #include "admin_audit/admin_audit.h"
+#include "api/error.h"
 #include "api/readers.h"
 #include "api/router.h"
 #include "db/databases.h"
@@ -111,27 +112,9 @@ json page(json entries, long long limit, const char* seq_field, json chain) {
   return {{"entries", std::move(entries)}, {"next_cursor", next}, {"chain", std::move(chain)}};
 }
 
-}  // namespace
-
-AuditModule::AuditModule(db::Databases& databases) : databases_(databases) {}
-
-void AuditModule::register_routes(api::Router& router) {
-  router.get("/api/audit", api::Access::Household,
-             [this](const api::Request& req, const api::Caller& caller) {
-               return household_audit(req, caller);
-             });
-  router.get("/api/v0/admin/audit", api::Access::Admin,
-             [this](const api::Request& req, const api::Caller& caller) {
-               return admin_audit(req, caller);
-             });
-}
-
-// The extension decides who may see it (SE009 for a role without the
-// audit right: 403); `key` filters one secret.
-api::Reply AuditModule::household_audit(const api::Request& req, const api::Caller& caller) {
-  const Query q = read_query(req);
-  const auto key = api::query_param(req, "key").value();
-  const json body = databases_.write_tx(api::household_context(caller), [&](db::Session& s) {
+json household_audit_page(db::Databases& databases, const Query& q,
+                          const std::optional<std::string>& key, const api::Caller& caller) {
+  return databases.write_tx(api::household_context(caller), [&](db::Session& s) {
     auto& tx = s.tx();
     const auto actor = actor_filter(tx, q.actor);
     const std::optional<std::string> cursor =
@@ -160,8 +143,38 @@ api::Reply AuditModule::household_audit(const api::Request& req, const api::Call
                   {"first_broken_seq", broken.empty() ? json(nullptr) : json(broken[0][0].as<long long>())}};
     return page(std::move(entries), q.limit, "seq", std::move(chain));
   });
-  return api::Reply::data(body);
 }
+
+
+}  // namespace
+
+AuditModule::AuditModule(db::Databases& databases) : databases_(databases) {}
+
+void AuditModule::register_routes(api::Router& router) {
+  router.get("/api/audit", api::Access::Household,
+             [this](const api::Request& req, const api::Caller& caller) {
+               return household_audit(req, caller);
+             });
+  router.get("/api/v0/admin/audit", api::Access::Admin,
+             [this](const api::Request& req, const api::Caller& caller) {
+               return admin_audit(req, caller);
+             });
+}
+
+// The extension decides who may see it (SE009 for a role without the
+// audit right: 403); `key` filters one secret.
+api::Reply AuditModule::household_audit(const api::Request& req, const api::Caller& caller) {
+  const Query q = read_query(req);
+  const auto key = api::query_param(req, "key").value();
+  // The extension's refusals (SE009: a role without the audit right) are
+  // mapped like every other SQLSTATE.
+  try {
+    return api::Reply::data(household_audit_page(databases_, q, key, caller));
+  } catch (const pqxx::sql_error& error) {
+    throw api::from_sql_error(error);
+  }
+}
+
 
 api::Reply AuditModule::admin_audit(const api::Request& req, const api::Caller&) {
   const Query q = read_query(req);

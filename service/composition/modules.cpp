@@ -4,6 +4,7 @@
 #include <string>
 
 #include "accounts/module.h"
+#include "administrators/module.h"
 #include "api/access.h"
 #include "api/router.h"
 #include "audit/module.h"
@@ -35,6 +36,7 @@ struct Modules::Parts {
         events(databases, hub, config),
         secrets(databases),
         audit(databases),
+        administrators(databases),
         runtimes(databases, runtimes::RuntimesOptions::from(config)),
         providers(databases, runtimes),
         relay(databases, relay::RelayOptions::from(config)),
@@ -51,6 +53,7 @@ struct Modules::Parts {
   events::EventsModule events;
   secrets::SecretsModule secrets;
   audit::AuditModule audit;
+  administrators::AdministratorsModule administrators;
   runtimes::RuntimesModule runtimes;
   providers::ProvidersModule providers;
   relay::RelayModule relay;
@@ -77,6 +80,7 @@ void Modules::register_routes(api::Router& router) {
   p.events.register_routes(router);  // before /api/secrets/(.+) takes "events" for a key
   p.secrets.register_routes(router);
   p.audit.register_routes(router);
+  p.administrators.register_routes(router);
   p.providers.register_routes(router);
   p.runtimes.register_routes(router);
   p.relay.register_routes(router);
