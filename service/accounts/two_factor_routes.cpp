@@ -7,10 +7,12 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/except>
 
 #include "accounts/module.h"
 #include "accounts/user_store.h"
 #include "accounts/validation.h"
+#include "api/error.h"
 #include "api/readers.h"
 #include "db/databases.h"
 #include "http/ascii.h"
@@ -110,10 +112,12 @@ Reply AccountsModule::handle_household_two_factor(const api::Request& req,
   }
   if (!identity::is_uuid(household)) throw ApiError(404, "Not found");
   bool required = false;
-  {
+  try {
     auto lease = databases_.primary();
     required = user_store::set_household_two_factor(lease, caller.user_id, household,
                                                     field->get<bool>());
+  } catch (const pqxx::sql_error& e) {
+    throw api::from_sql_error(e);  // the rule's refusals (SD403, SD404)
   }
   return Reply::json(200, {{"household_id", household}, {"require_two_factor", required}});
 }
