@@ -34,8 +34,10 @@ env DATABASE_URL="$url" PORT="$HTTP" BIND=127.0.0.1 AUTH_SECRET_KEY="$(openssl r
     "$SECRETSD_BIN" >"$HA/secretsd.log" 2>&1 &
 SECRETSD_PID=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$HTTP/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-token=$(curl -s -X POST "http://127.0.0.1:$HTTP/api/v0/auth/register" -H 'Content-Type: application/json' \
-          -d '{"email":"failover@example.org","password":"a long failover passphrase","household_name":"HA"}' |
+curl -s -o /dev/null -X POST "http://127.0.0.1:$HTTP/api/v0/auth/register" -H 'Content-Type: application/json' \
+  -d '{"email":"failover@example.org","password":"a long failover passphrase","household_name":"HA"}'
+token=$(curl -s -X POST "http://127.0.0.1:$HTTP/api/v0/auth/login" -H 'Content-Type: application/json' \
+          -d '{"email":"failover@example.org","password":"a long failover passphrase"}' |
         node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).access_token))')
 
 # The writer: one POST per interval, each line "<ms since epoch> <i> <status> <latency ms>".

@@ -80,6 +80,9 @@ bench_register() {
     printf '{"email":"%s","password":"%s","household_name":"bench"}' "$email" "$(openssl rand -hex 16)" \
       >"$dir/register.json"
     curl -fsS -X POST "http://127.0.0.1:$http_port/api/v0/auth/register" \
+      -H 'Content-Type: application/json' --data-binary @"$dir/register.json" >/dev/null
+    # Registration hands out no tokens: sign in with the same email and password.
+    curl -fsS -X POST "http://127.0.0.1:$http_port/api/v0/auth/login" \
       -H 'Content-Type: application/json' --data-binary @"$dir/register.json" >"$dir/registered.json"
   )
 }

@@ -33,6 +33,8 @@ AccountsOptions accounts_options(const Config& config) {
   options.register_rate_per_address = config.register_rate_per_address;
   options.refresh_token_expire_days = config.refresh_token_expire_days;
   options.refresh_grace_seconds = config.refresh_grace_seconds;
+  options.registration = config.registration;
+  options.auth_secret_key = config.auth_secret_key;
   return options;
 }
 
@@ -44,6 +46,7 @@ AccountsModule::AccountsModule(db::Databases& databases,
       options_(options),
       credential_pepper_(std::move(credential_pepper)),
       hasher_(options.argon2, hashing_threads(options)),
+      two_factor_(databases, options.auth_secret_key),
       login_per_account_("login_account",
                          per(options.login_rate_per_account, std::chrono::minutes(1)),
                          credential_pepper_),
@@ -81,6 +84,26 @@ void AccountsModule::register_routes(api::Router& router) {
               [this](const api::Request& req, const api::Caller& caller) {
                 return handle_change_password(req, caller);
               });
+  router.post("/api/v0/auth/2fa/enrol", Access::User,
+              [this](const api::Request&, const api::Caller& caller) {
+                return handle_two_factor_enrol(caller);
+              });
+  router.post("/api/v0/auth/2fa/confirm", Access::User,
+              [this](const api::Request& req, const api::Caller& caller) {
+                return handle_two_factor_confirm(req, caller);
+              });
+  router.del("/api/v0/auth/2fa", Access::User,
+             [this](const api::Request& req, const api::Caller& caller) {
+               return handle_two_factor_disable(req, caller);
+             });
+  router.get("/api/v0/auth/2fa", Access::User,
+             [this](const api::Request&, const api::Caller& caller) {
+               return handle_two_factor_status(caller);
+             });
+  router.put(R"(/api/v0/households/([^/]+)/two-factor)", Access::User,
+             [this](const api::Request& req, const api::Caller& caller) {
+               return handle_household_two_factor(req, caller);
+             });
   router.get("/api/v0/households", Access::User,
              [this](const api::Request&, const api::Caller& caller) {
                return handle_list_households(caller);

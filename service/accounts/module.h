@@ -1,6 +1,7 @@
 // People's accounts: registration, sign-in and its tokens (POST
 // /api/v0/auth/{register,login,refresh,logout,password}), a person's
-// sessions (GET/DELETE /api/v0/auth/sessions), their households and a
+// sessions (GET/DELETE /api/v0/auth/sessions), two-factor sign-in
+// (/api/v0/auth/2fa...), their households and a
 // household's members (/api/v0/households..., /api/v0/users/{id}) and
 // invitations (POST /api/v0/households/invites).
 // Owns what only these routes use: the password hasher (argon2id, a bounded
@@ -14,6 +15,7 @@
 #include "api/reply.h"
 #include "api/request.h"
 #include "accounts/rate_limiter.h"
+#include "accounts/two_factor.h"
 #include "config/config.h"
 #include "crypto/password.h"
 #include "identity/tokens.h"
@@ -40,6 +42,9 @@ struct AccountsOptions {
   int register_rate_per_address = 20;  // SECRETSD_REGISTER_RATE_LIMIT, per hour
   int refresh_token_expire_days = 30;
   int refresh_grace_seconds = 10;    // SECRETSD_REFRESH_GRACE_SECONDS
+  RegistrationMode registration = RegistrationMode::Invite;  // SECRETSD_REGISTRATION
+  // AUTH_SECRET_KEY: keys the sealed TOTP secrets and recovery-code hashes.
+  std::string auth_secret_key;
 };
 AccountsOptions accounts_options(const Config& config);
 
@@ -76,6 +81,13 @@ class AccountsModule {
   api::Reply handle_change_member(const api::Request& req, const api::Caller& caller);
   api::Reply handle_remove_member(const api::Request& req, const api::Caller& caller);
 
+  // two_factor_routes.cpp: a user's access token.
+  api::Reply handle_two_factor_enrol(const api::Caller& caller);
+  api::Reply handle_two_factor_confirm(const api::Request& req, const api::Caller& caller);
+  api::Reply handle_two_factor_disable(const api::Request& req, const api::Caller& caller);
+  api::Reply handle_two_factor_status(const api::Caller& caller);
+  api::Reply handle_household_two_factor(const api::Request& req, const api::Caller& caller);
+
   void check_register_rate(const api::Request& req);
   void check_login_rate(const api::Request& req, db::Lease& lease, const std::string& email);
   std::string credential_hash(const std::string& secret) const;
@@ -85,6 +97,7 @@ class AccountsModule {
   const AccountsOptions options_;
   const std::string credential_pepper_;
   PasswordHasher hasher_;
+  TwoFactor two_factor_;
   RateLimiter login_per_account_;
   RateLimiter login_per_address_;
   RateLimiter register_per_address_;

@@ -7,7 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/except>
 
+#include "accounts/account_events.h"
 #include "accounts/module.h"
+#include "accounts/password_policy.h"
+#include "accounts/registration_policy.h"
 #include "accounts/user_store.h"
 #include "accounts/validation.h"
 #include "api/readers.h"
@@ -28,6 +31,16 @@ using identity::TokenPair;
 constexpr std::size_t kMaxRefreshTokenBytes = 256;
 constexpr const char* kBadLogin = "Invalid email or password";
 constexpr const char* kBadRefresh = "Invalid refresh token";
+// Login of an account with two-factor sign-in on, without a code: the
+// answer also carries "two_factor_required": true (README, OpenAPI).
+constexpr const char* kSecondFactorRequired = "Two-factor code required";
+constexpr const char* kBadSecondFactor = "Invalid credentials";
+// Every registration that passed the checks gets this same answer, whether
+// the email was new or taken (no account enumeration); the person signs in
+// with POST /api/v0/auth/login afterwards.
+constexpr const char* kRegistrationAccepted =
+    "Registration accepted. If this email was not registered yet, the account exists now: "
+    "sign in with your password.";
 // Kept of a client's User-Agent for its session list.
 constexpr std::size_t kMaxUserAgentBytes = 512;
 
@@ -77,15 +90,21 @@ Registration read_registration(const api::Request& req) {
   const char* problem = nullptr;
   if (!is_valid_email(r.email)) {
     problem = "Invalid email address";
-  } else if (!is_valid_password(r.password)) {
-    problem = "Password must be 8 to 1024 bytes long";
   } else if (r.household_name.empty() == r.invite_code.empty()) {
     problem = "Provide exactly one of household_name or invite_code";
   } else if (r.invite_code.empty() && !is_valid_household_name(r.household_name)) {
     problem = "household_name must be 1 to 200 characters without control characters";
   }
   if (problem != nullptr) throw ApiError(400, problem);
+  if (auto refusal = password_refusal(r.password, r.email, "")) {
+    throw ApiError(400, "Password refused: " + *refusal);
+  }
   return r;
+}
+
+// The one answer of every accepted registration (kRegistrationAccepted).
+Reply registration_accepted() {
+  return Reply::json(202, {{"status", "accepted"}, {"message", kRegistrationAccepted}});
 }
 
 // The presented refresh token; throws the 400 or 401.
@@ -114,28 +133,47 @@ void AccountsModule::check_register_rate(const api::Request& req) {
 Reply AccountsModule::handle_register(const api::Request& req) {
   const Registration r = read_registration(req);
   check_register_rate(req);
-  // Hashing is the slow part: done before a pooled connection is taken.
+  bool any_account = true;
+  {
+    auto lease = databases_.primary();
+    any_account = user_store::any_account_exists(lease);
+  }
+  switch (decide_registration(options_.registration, !r.invite_code.empty(), any_account)) {
+    case RegistrationDecision::Closed: throw ApiError(403, "Registration is closed");
+    case RegistrationDecision::InviteRequired:
+      throw ApiError(403, "Registration needs an invite code");
+    case RegistrationDecision::CreateHousehold:
+    case RegistrationDecision::JoinByInvite: break;
+  }
+  // Hashing is the slow part, done for a taken email too (same timing),
+  // before a pooled connection is taken.
   const std::string password_hash = hasher_.hash(r.password);
-  std::string refresh = identity::new_refresh_token();
+  // The session create_* starts is ended at once: registration hands out
+  // no tokens, so its answer cannot differ between a new and a taken email.
+  const std::string unused_refresh_hash = credential_hash(identity::new_refresh_token());
   const int days = options_.refresh_token_expire_days;
   std::optional<user_store::Account> account;
   try {
     auto lease = databases_.primary();
     if (r.invite_code.empty()) {
       account = user_store::create_owner(lease, r.household_name, r.email, password_hash,
-                                         credential_hash(refresh), days, origin_of(req));
+                                         unused_refresh_hash, days, origin_of(req));
     } else {
       account = user_store::create_invited(lease, credential_hash(r.invite_code), r.email,
-                                           password_hash, credential_hash(refresh), days,
+                                           password_hash, unused_refresh_hash, days,
                                            origin_of(req));
     }
+    if (account) {
+      user_store::end_own_session(lease, account->user_id, account->session_id, "registration");
+    }
   } catch (const pqxx::unique_violation&) {
-    // Says that the address is registered; accepted for a household product
-    // (the login endpoint itself does not reveal it).
-    return Reply::error({409, "Email already registered"});
+    // A taken email: its owner (not the caller) learns of the attempt.
+    auto lease = databases_.primary();
+    account_events::record_registration_attempt(lease, r.email, req.remote_addr());
+    return registration_accepted();
   }
   if (!account) return Reply::error({400, "Invalid or expired invite code"});
-  return session_reply(201, token_pair_for(options_.tokens, *account, std::move(refresh)), *account);
+  return registration_accepted();
 }
 
 // ---- login ----------------------------------------------------------------------
@@ -175,6 +213,24 @@ Reply AccountsModule::handle_login(const api::Request& req) {
     metrics::global().auth_failure("bad_login");
     return Reply::error({401, kBadLogin});
   }
+  // Two-factor sign-in: the password was right; a code (or a recovery code)
+  // must come with it. A wrong one was already counted by the login limits.
+  bool second_factor = false;
+  if (two_factor_.is_enabled(record->user_id)) {
+    const auto totp_code = api::optional_string(body, "totp_code").value();
+    const auto recovery_code = api::optional_string(body, "recovery_code").value();
+    if (!totp_code && !recovery_code) {
+      return Reply::json(401, {{"statusCode", 401},
+                               {"message", kSecondFactorRequired},
+                               {"two_factor_required", true}});
+    }
+    const std::string& presented = totp_code ? *totp_code : *recovery_code;
+    if (!two_factor_.verify_login(record->user_id, presented, req.remote_addr())) {
+      metrics::global().auth_failure("bad_second_factor");
+      return Reply::error({401, kBadSecondFactor});
+    }
+    second_factor = true;
+  }
   const std::string upgraded_hash =
       hasher_.needs_rehash(record->password_hash) ? hasher_.hash(password) : std::string();
   std::string refresh = identity::new_refresh_token();
@@ -184,6 +240,7 @@ Reply AccountsModule::handle_login(const api::Request& req) {
     account = user_store::start_session(lease, record->user_id, credential_hash(refresh),
                                         options_.refresh_token_expire_days, upgraded_hash,
                                         origin_of(req));
+    if (second_factor) user_store::mark_second_factor(lease, account.session_id);
     login_per_account_.reset(lease, http::ascii_lower(email));
   }
   return session_reply(200, token_pair_for(options_.tokens, account, std::move(refresh)), account);
@@ -291,7 +348,15 @@ Reply AccountsModule::handle_change_password(const api::Request& req, const api:
   const nlohmann::json body = api::json_body(req).value();
   std::string current = api::required_string(body, "current_password").value();
   const std::string fresh = api::required_string(body, "new_password").value();
-  if (!is_valid_password(fresh)) throw ApiError(400, "Password must be 8 to 1024 bytes long");
+  std::optional<user_store::UserProfile> self;
+  {
+    auto lease = databases_.primary();
+    self = user_store::find_self(lease, caller.user_id, "");
+  }
+  if (auto refusal = password_refusal(fresh, self ? self->email : "",
+                                      self ? self->display_name.value_or("") : "")) {
+    throw ApiError(400, "Password refused: " + *refusal);
+  }
   if (current.size() > kMaxPasswordBytes) current.resize(kMaxPasswordBytes);
   std::optional<std::string> stored;
   {
@@ -312,6 +377,11 @@ Reply AccountsModule::handle_change_password(const api::Request& req, const api:
                                           options_.refresh_token_expire_days, origin_of(req));
   }
   if (!change) return Reply::error({409, "The password was changed meanwhile; try again"});
+  if (caller.second_factor) {
+    // The new session was proven as much as the one that changed it.
+    auto lease = databases_.primary();
+    user_store::mark_second_factor(lease, change->account.session_id);
+  }
   authenticator_.forget_user_sessions(caller.user_id);
   return session_reply(200, token_pair_for(options_.tokens, change->account, std::move(refresh)),
                        change->account);

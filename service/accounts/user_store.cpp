@@ -292,4 +292,23 @@ std::string create_invite(db::Lease& lease, const std::string& code_hash,
   return r.at(0)[0].as<std::string>();
 }
 
+bool any_account_exists(db::Lease& lease) {
+  return db::exec_params(lease, "SELECT EXISTS (SELECT 1 FROM secretsd.users)")[0][0].as<bool>();
+}
+
+void mark_second_factor(db::Lease& lease, const std::string& session_id) {
+  db::exec_params(lease,
+                  "UPDATE secretsd.sessions SET second_factor = true "
+                  "WHERE id = $1::uuid AND ended_at IS NULL",
+                  session_id);
+}
+
+bool set_household_two_factor(db::Lease& lease, const std::string& actor,
+                              const std::string& household_id, bool required) {
+  auto r = db::exec_params(lease,
+                           "SELECT secretsd.set_household_two_factor($1::uuid, $2::uuid, $3)",
+                           actor, household_id, required);
+  return r.at(0)[0].as<bool>();
+}
+
 }  // namespace secretsd::accounts::user_store

@@ -47,6 +47,17 @@ std::optional<Account> create_invited(db::Lease& lease, const std::string& invit
                                       const std::string& refresh_hash, int refresh_days,
                                       const Origin& origin);
 
+// Whether any user exists (registration's "first owner" case).
+bool any_account_exists(db::Lease& lease);
+
+// Marks a live session as signed in with a second factor.
+void mark_second_factor(db::Lease& lease, const std::string& session_id);
+
+// secretsd.set_household_two_factor() (0015): as `actor` (an owner of it);
+// returns the new value.
+bool set_household_two_factor(db::Lease& lease, const std::string& actor,
+                              const std::string& household_id, bool required);
+
 struct LoginRecord {
   std::string user_id;
   std::string password_hash;

@@ -47,6 +47,9 @@ const char* kind_refusal(Access access, const Caller& caller) {
       if (caller.kind == CallerKind::Admin) {
         return "The admin key does not give access to household secrets";
       }
+      if (caller.kind == CallerKind::User && caller.needs_second_factor) {
+        return "This household requires two-factor sign-in";
+      }
       if (caller.household_id.empty()) {
         return caller.kind == CallerKind::User
                    ? kNotAMember

@@ -35,6 +35,9 @@ struct Caller {
   std::string key_prefix;       // App: the keys it is scoped to (empty: all)
   bool instance_admin = false;  // User: administers the instance
   bool second_factor = false;   // User: the session signed in with a second factor
+  // User: the household asked for requires two-factor sign-in and this
+  // session has none, so household_id is left empty (access.cpp words it).
+  bool needs_second_factor = false;
   std::int64_t expires_at = 0;  // User: the access token's exp (seconds since the epoch)
   // "user:<id>", "node:<id>", "app:<id>" or "admin": recorded as created_by /
   // updated_by through secrets.set_context.

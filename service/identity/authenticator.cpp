@@ -38,9 +38,10 @@ AuthResult fail(AuthOutcome outcome) { return {outcome, std::nullopt}; }
 constexpr const char* kNodeRole = "writer";
 
 // One round trip: liveness, the user's flags and role in the household,
-// and last_used_at kept to the minute (migrations/0012).
+// the household's two-factor requirement, and last_used_at kept to the
+// minute (migrations/0012, 0015).
 constexpr const char* kCheckSession =
-    "SELECT live, second_factor, instance_admin, role "
+    "SELECT live, second_factor, instance_admin, role, require_two_factor "
     "FROM secretsd.check_session($1::uuid, $2::uuid, NULLIF($3, '')::uuid)";
 
 std::string string_claim(const JwtClaims& claims, const char* name) {
@@ -85,6 +86,7 @@ std::optional<SessionState> CredentialAuthenticator::session_state(const std::st
   state.second_factor = rows[0][1].as<bool>();
   state.instance_admin = rows[0][2].as<bool>();
   state.role = rows[0][3].is_null() ? std::string() : rows[0][3].as<std::string>();
+  state.require_two_factor = rows[0][4].as<bool>();
   sessions_.remember(session_id, user_id, state, checked_at);
   return state;
 }
@@ -124,7 +126,11 @@ AuthResult CredentialAuthenticator::authenticate_user(const api::Request& req) {
   auto state = session_state(session_id, user_id, household);
   if (!state) return fail(AuthOutcome::Invalid);
   if (names_household && state->role.empty()) return {AuthOutcome::Forbidden, std::move(caller)};
-  if (!state->role.empty()) {
+  // The one place a household's two-factor requirement is enforced: a
+  // session without a second factor acts for no household there.
+  if (!state->role.empty() && state->require_two_factor && !state->second_factor) {
+    caller.needs_second_factor = true;
+  } else if (!state->role.empty()) {
     caller.household_id = household;
     caller.household_role = state->role;
   }

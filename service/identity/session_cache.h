@@ -21,6 +21,8 @@ struct SessionState {
   std::string role;          // the user's role there; empty: not a member
   bool instance_admin = false;
   bool second_factor = false;
+  // The household asks for two-factor sign-in (0015); false when not a member.
+  bool require_two_factor = false;
 };
 
 class SessionCache {

@@ -114,17 +114,22 @@ TEST_F(AuthTest, UnknownSubcommandIsAUsageError) {
 TEST_F(AuthTest, RegisterCreatesOwnerOfANewHousehold) {
   auto c = client();
   const std::string email = "Owner-" + unique_suffix() + "@Example.test";
+  const std::string password = "Cobalt ferret jumps 88 meadow";
   auto res = post(c, "/api/v0/auth/register",
-                  {{"email", email}, {"password", "correct horse"}, {"household_name", "Home"}});
-  ASSERT_EQ(status_of(res), 201);
-  auto body = body_of(res);
+                  {{"email", email}, {"password", password}, {"household_name", "Home"}});
+  ASSERT_EQ(status_of(res), 202);
+  EXPECT_FALSE(body_of(res).contains("access_token")) << "registration hands out no tokens";
+  EXPECT_EQ(res->body.find(password), std::string::npos);
+  // The person signs in afterwards.
+  auto login = post(c, "/api/v0/auth/login", {{"email", email}, {"password", password}});
+  ASSERT_EQ(status_of(login), 200);
+  auto body = body_of(login);
   for (const char* field : {"user_id", "household_id", "access_token", "refresh_token", "role"}) {
     ASSERT_TRUE(body.contains(field) && body[field].is_string()) << field;
   }
   EXPECT_EQ(body["role"], "owner");
   EXPECT_EQ(body["token_type"], "bearer");
   EXPECT_EQ(body["expires_in"], 15 * 60);
-  EXPECT_EQ(res->body.find("correct horse"), std::string::npos);
 
   auto db = superuser_db();
   pqxx::nontransaction tx(db);
@@ -136,14 +141,53 @@ TEST_F(AuthTest, RegisterCreatesOwnerOfANewHousehold) {
   expect_stored_hashed(tx, "refresh_tokens", "token_hash", body["refresh_token"].get<std::string>());
 }
 
-TEST_F(AuthTest, RegisterDuplicateEmailIs409CaseInsensitively) {
+// Enumeration-safe: a taken email (in any case) gets the very answer a new
+// one gets; the account's owner learns of the attempt from an account event.
+TEST_F(AuthTest, RegisterTakenEmailAnswersLikeANewOneAndTellsTheOwner) {
   TestUser user = register_user();
   auto c = client();
   std::string upper = user.email;
   for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  auto res = post(c, "/api/v0/auth/register",
-                  {{"email", upper}, {"password", "another password"}, {"household_name", "X"}});
-  expect_error(res, 409, "Email already registered");
+  auto taken = post(c, "/api/v0/auth/register",
+                    {{"email", upper}, {"password", "Another quiet walrus 42"}, {"household_name", "X"}});
+  auto fresh = post(c, "/api/v0/auth/register",
+                    {{"email", "new-" + unique_suffix() + "@example.test"},
+                     {"password", "Another quiet walrus 42"},
+                     {"household_name", "X"}});
+  ASSERT_EQ(status_of(taken), 202);
+  ASSERT_EQ(status_of(fresh), 202);
+  EXPECT_EQ(taken->body, fresh->body);
+  auto db = superuser_db();
+  pqxx::nontransaction tx(db);
+  EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM secretsd.account_events "
+                            "WHERE user_id = $1 AND kind = 'registration_attempt'",
+                            user.id)[0]
+                .as<int>(),
+            1);
+  // The taken account's password is unchanged.
+  EXPECT_EQ(status_of(post(c, "/api/v0/auth/login", {{"email", user.email}, {"password", user.password}})),
+            200);
+}
+
+TEST_F(AuthTest, WeakPasswordIsRefusedWithItsReason) {
+  auto c = client();
+  const std::string email = "weak-" + unique_suffix() + "@example.test";
+  auto common = post(c, "/api/v0/auth/register",
+                     {{"email", email}, {"password", "password1234"}, {"household_name", "H"}});
+  ASSERT_EQ(status_of(common), 400);
+  EXPECT_EQ(body_of(common)["message"].get<std::string>().rfind("Password refused: too ", 0), 0u)
+      << common->body;
+  EXPECT_EQ(common->body.find("password1234"), std::string::npos);
+  auto short_pw = post(c, "/api/v0/auth/register",
+                       {{"email", email}, {"password", "Xq7#pL2v"}, {"household_name", "H"}});
+  expect_error(short_pw, 400, "Password refused: too short: use at least 12 characters");
+  TestUser user = register_user();
+  auto change = post(c, "/api/v0/auth/password",
+                     {{"current_password", user.password}, {"new_password", "qwertyuiop12"}},
+                     auth_header(user.access_token));
+  ASSERT_EQ(status_of(change), 400);
+  EXPECT_EQ(body_of(change)["message"].get<std::string>().rfind("Password refused: too ", 0), 0u)
+      << change->body;
 }
 
 TEST_F(AuthTest, RegisterValidatesItsBody) {
@@ -151,34 +195,34 @@ TEST_F(AuthTest, RegisterValidatesItsBody) {
   const std::string email = "v-" + unique_suffix() + "@example.test";
   expect_error(post_raw(c, "/api/v0/auth/register", "{not json"), 400, "Invalid JSON body");
   expect_error(post_raw(c, "/api/v0/auth/register", "[1,2]"), 400, "Invalid JSON body");
-  expect_error(post(c, "/api/v0/auth/register", {{"password", "longenough"}, {"household_name", "H"}}),
+  expect_error(post(c, "/api/v0/auth/register", {{"password", "Longenough tundra 77"}, {"household_name", "H"}}),
                400, "email is required");
   expect_error(post(c, "/api/v0/auth/register",
                     {{"email", email}, {"password", 12345678}, {"household_name", "H"}}),
                400, "password must be a string");
   expect_error(post(c, "/api/v0/auth/register",
-                    {{"email", "not-an-email"}, {"password", "longenough"}, {"household_name", "H"}}),
+                    {{"email", "not-an-email"}, {"password", "Longenough tundra 77"}, {"household_name", "H"}}),
                400, "Invalid email address");
   auto short_pw = post(c, "/api/v0/auth/register",
                        {{"email", email}, {"password", "short7!"}, {"household_name", "H"}});
-  expect_error(short_pw, 400, "Password must be 8 to 1024 bytes long");
+  expect_error(short_pw, 400, "Password refused: too short: use at least 12 characters");
   EXPECT_EQ(short_pw->body.find("short7!"), std::string::npos);
   expect_error(post(c, "/api/v0/auth/register",
                     {{"email", email}, {"password", std::string(1025, 'p')}, {"household_name", "H"}}),
-               400, "Password must be 8 to 1024 bytes long");
-  expect_error(post(c, "/api/v0/auth/register", {{"email", email}, {"password", "longenough"}}), 400,
+               400, "Password refused: too long: use at most 1024 characters");
+  expect_error(post(c, "/api/v0/auth/register", {{"email", email}, {"password", "Longenough tundra 77"}}), 400,
                "Provide exactly one of household_name or invite_code");
   expect_error(post(c, "/api/v0/auth/register",
                     {{"email", email},
-                     {"password", "longenough"},
+                     {"password", "Longenough tundra 77"},
                      {"household_name", "H"},
                      {"invite_code", "abc"}}),
                400, "Provide exactly one of household_name or invite_code");
   expect_error(post(c, "/api/v0/auth/register",
-                    {{"email", email}, {"password", "longenough"}, {"household_name", 7}}),
+                    {{"email", email}, {"password", "Longenough tundra 77"}, {"household_name", 7}}),
                400, "household_name must be a string");
   expect_error(post(c, "/api/v0/auth/register",
-                    {{"email", email}, {"password", "longenough"}, {"invite_code", "no-such-code"}}),
+                    {{"email", email}, {"password", "Longenough tundra 77"}, {"invite_code", "no-such-code"}}),
                400, "Invalid or expired invite code");
 }
 
@@ -197,13 +241,15 @@ TEST_F(AuthTest, InviteJoinsTheInvitersHouseholdOnce) {
 
   const std::string email = "joiner-" + unique_suffix() + "@example.test";
   auto joined = post(c, "/api/v0/auth/register",
-                     {{"email", email}, {"password", "joinerpass"}, {"invite_code", code}});
-  ASSERT_EQ(status_of(joined), 201);
-  EXPECT_EQ(body_of(joined)["household_id"], owner.household_id);
-  EXPECT_EQ(body_of(joined)["role"], "reader");
+                     {{"email", email}, {"password", "joiner tundra 77 pass"}, {"invite_code", code}});
+  ASSERT_EQ(status_of(joined), 202);
+  auto signed_in = post(c, "/api/v0/auth/login", {{"email", email}, {"password", "joiner tundra 77 pass"}});
+  ASSERT_EQ(status_of(signed_in), 200);
+  EXPECT_EQ(body_of(signed_in)["household_id"], owner.household_id);
+  EXPECT_EQ(body_of(signed_in)["role"], "reader");
 
   auto again = post(c, "/api/v0/auth/register",
-                    {{"email", "again-" + email}, {"password", "joinerpass"}, {"invite_code", code}});
+                    {{"email", "again-" + email}, {"password", "joiner tundra 77 pass"}, {"invite_code", code}});
   expect_error(again, 400, "Invalid or expired invite code");
 
   auto db = superuser_db();
@@ -248,7 +294,7 @@ TEST_F(AuthTest, ExpiredInviteIsRefused) {
   }
   expect_error(post(c, "/api/v0/auth/register",
                     {{"email", "late-" + unique_suffix() + "@example.test"},
-                     {"password", "longenough"},
+                     {"password", "Longenough tundra 77"},
                      {"invite_code", code}}),
                400, "Invalid or expired invite code");
 }
@@ -336,11 +382,11 @@ TEST_F(AuthTest, RegistrationIsRateLimitedPerAddress) {
   auto c = limited->client();
   auto registration = [&](const std::string& email) {
     return post(c, "/api/v0/auth/register",
-                {{"email", email}, {"password", "long enough 1"}, {"household_name", "Limited"}});
+                {{"email", email}, {"password", "long enough walrus 1"}, {"household_name", "Limited"}});
   };
   const std::string stem = "limited-" + unique_suffix();
-  EXPECT_EQ(status_of(registration(stem + "-1@example.test")), 201);
-  EXPECT_EQ(status_of(registration(stem + "-2@example.test")), 201);
+  EXPECT_EQ(status_of(registration(stem + "-1@example.test")), 202);
+  EXPECT_EQ(status_of(registration(stem + "-2@example.test")), 202);
   auto refused = registration(stem + "-3@example.test");
   expect_error(refused, 429, "Too many registrations from this address, try again later");
   ASSERT_TRUE(refused);

@@ -91,7 +91,7 @@ TEST_F(SessionsTest, PasswordChangeEndsEverySessionAndReturnsAFreshPair) {
   TestUser elsewhere = login(user);
   auto c = client();
   auto wrong = post(c, "/api/v0/auth/password", {{"current_password", "not-the-password"},
-                                                 {"new_password", "a new long password"}},
+                                                 {"new_password", "Quartz lantern 9 drifts north"}},
                     auth_header(user.access_token));
   EXPECT_EQ(status_of(wrong), 403);
   EXPECT_EQ(probe(c, user.access_token), 200) << "a refused change ends nothing";
@@ -99,7 +99,7 @@ TEST_F(SessionsTest, PasswordChangeEndsEverySessionAndReturnsAFreshPair) {
   json fresh;
   expect_ended_everywhere(SessionsTest::other(), user.access_token, [&] {
     auto res = post(c, "/api/v0/auth/password",
-                    {{"current_password", user.password}, {"new_password", "a new long password"}},
+                    {{"current_password", user.password}, {"new_password", "Quartz lantern 9 drifts north"}},
                     auth_header(user.access_token));
     ASSERT_EQ(status_of(res), 200);
     fresh = body_of(res);
@@ -112,7 +112,7 @@ TEST_F(SessionsTest, PasswordChangeEndsEverySessionAndReturnsAFreshPair) {
   EXPECT_EQ(status_of(post(c, "/api/v0/auth/login", {{"email", user.email}, {"password", user.password}})),
             401);
   EXPECT_EQ(status_of(post(c, "/api/v0/auth/login",
-                           {{"email", user.email}, {"password", "a new long password"}})),
+                           {{"email", user.email}, {"password", "Quartz lantern 9 drifts north"}})),
             200);
 }
 

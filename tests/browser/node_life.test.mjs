@@ -35,9 +35,12 @@ before(async () => {
   if (skip) return;
   stack = await startStack();
   const reg = await stack.api("POST", "/api/v0/auth/register", { email, password, household_name: "Node home" });
-  assert.equal(reg.status, 201, `register: ${JSON.stringify(reg.json)}`);
-  household = reg.json.household_id;
-  token = reg.json.access_token;
+  assert.equal(reg.status, 202, `register: ${JSON.stringify(reg.json)}`);
+  // Registration hands out no tokens: sign in.
+  const signedIn = await stack.api("POST", "/api/v0/auth/login", { email, password });
+  assert.equal(signedIn.status, 200, `login: ${JSON.stringify(signedIn.json)}`);
+  household = signedIn.json.household_id;
+  token = signedIn.json.access_token;
   workDir = mkdtempSync(path.join(tmpdir(), "node-life-"));
   outFile = path.join(workDir, "worker.out");
   page = await stack.browser.newPage();

@@ -16,7 +16,7 @@ before(async () => {
   if (skip) return;
   stack = await startStack();
   const reg = await stack.api("POST", "/api/v0/auth/register", { email, password, household_name: "Browser home" });
-  assert.equal(reg.status, 201, `register: ${JSON.stringify(reg.json)}`);
+  assert.equal(reg.status, 202, `register: ${JSON.stringify(reg.json)}`);
   page = await stack.browser.newPage();
 });
 

@@ -133,8 +133,11 @@ if [ -x "$SECRETSD_BIN" ] && command -v node >/dev/null; then
   HAVE_SECRETSD=1
   P -c "CREATE ROLE secretsd LOGIN IN ROLE pgsecrets_gateway" -c "GRANT CREATE ON DATABASE deploy TO secretsd" >/dev/null
   start_secretsd "$PRIMARY" "$P_PRIMARY"
-  reg=$(curl -s -X POST "http://127.0.0.1:$HTTP/api/v0/auth/register" -H 'Content-Type: application/json' \
-        -d '{"email":"restore@example.org","password":"a long passphrase for restore","household_name":"Home"}')
+  curl -s -o /dev/null -X POST "http://127.0.0.1:$HTTP/api/v0/auth/register" -H 'Content-Type: application/json' \
+        -d '{"email":"restore@example.org","password":"a long passphrase for restore","household_name":"Home"}'
+  # Registration hands out no tokens: sign in.
+  reg=$(curl -s -X POST "http://127.0.0.1:$HTTP/api/v0/auth/login" -H 'Content-Type: application/json' \
+        -d '{"email":"restore@example.org","password":"a long passphrase for restore"}')
   token=$(json "$reg" access_token)
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$HTTP/api/secrets" -H "Authorization: Bearer $token" \
          -H 'Content-Type: application/json' -d '{"key":"REST_KEY","value":"rest-value"}')

@@ -13,7 +13,7 @@ start_secretsd A 55701 "$(bouncer_url 55700)" SECRETSD_LOGIN_RATE_LIMIT=100000,1
 start_secretsd B 55702 "$(bouncer_url 55700)" SECRETSD_LOGIN_RATE_LIMIT=100000,100000
 
 out=$(register 55701 bouncer@example.com)
-expect_eq "register through PgBouncer" 201 "${out%% *}"
+expect_eq "register through PgBouncer" 202 "${out%% *}"
 token=$(json_field access_token <<<"$out")
 out=$(http 55702 POST /api/secrets '{"key":"BOUNCER_KEY","value":"through-the-pooler"}' -H "Authorization: Bearer $token")
 expect_eq "create a secret through PgBouncer" 200 "${out%% *}"

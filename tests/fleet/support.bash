@@ -66,7 +66,7 @@ start_secretsd() {
     PORT="$port" BIND=127.0.0.1 AUTH_SECRET_KEY="$AUTH_KEY" ADMIN_API_KEY="$ADMIN_KEY" \
     SECRETSD_ALLOW_WEAK_ARGON2=1 SECRETSD_ARGON2_OPSLIMIT=1 SECRETSD_ARGON2_MEMLIMIT=65536 \
     SECRETSD_MIGRATIONS_DIR="$PROJECT_SOURCE_DIR/migrations" SECRETSD_WEB_DIR="$PROJECT_SOURCE_DIR/service/web" \
-    "$@" "$SECRETSD" >>"$WORK/$name.log" 2>&1 &
+    SECRETSD_REGISTRATION=open "$@" "$SECRETSD" >>"$WORK/$name.log" 2>&1 &
   local pid=$!
   FLEET_PIDS+=("$pid")
   printf -v "${name}_PID" '%s' "$pid"
@@ -129,8 +129,16 @@ http() {
 status_of() { http "$@" | cut -d' ' -f1; }
 json_field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().split(" ",1)[1])[sys.argv[1]])' "$1"; }
 
-register() { # PORT EMAIL: prints the registration's "STATUS BODY"
-  http "$1" POST /api/v0/auth/register "{\"email\":\"$2\",\"password\":\"correct horse battery staple\",\"household_name\":\"fleet\"}"
+# PORT EMAIL: registers, then (registration hands out no tokens) signs in;
+# prints the registration's STATUS and, when it was accepted (202), the
+# sign-in's BODY (tokens, ids): "STATUS BODY".
+register() {
+  local out; out=$(http "$1" POST /api/v0/auth/register "{\"email\":\"$2\",\"password\":\"correct horse battery staple\",\"household_name\":\"fleet\"}")
+  if [ "${out%% *}" = 202 ]; then
+    local signed_in; signed_in=$(login "$1" "$2")
+    out="202 ${signed_in#* }"
+  fi
+  echo "$out"
 }
 login() { # PORT EMAIL [PASSWORD]
   http "$1" POST /api/v0/auth/login "{\"email\":\"$2\",\"password\":\"${3:-correct horse battery staple}\"}"

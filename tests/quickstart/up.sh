@@ -30,8 +30,11 @@ expect_success "the state folder and secretsd.env stay the caller's" \
 expect_success "the server's user owns only its folders" \
   test "$(stat -c %U "$HOME_DIR/data") $(stat -c %U "$HOME_DIR/keys") $(stat -c %U "$HOME_DIR/keys/root.key")" = "$(cluster_owner) $(cluster_owner) $(cluster_owner)"
 
-reg=$(curl -fsS -X POST "$base/api/v0/auth/register" -H 'Content-Type: application/json' \
-  -d '{"email":"quick@example.test","password":"quick start passphrase","household_name":"Quick"}')
+curl -fsS -X POST "$base/api/v0/auth/register" -H 'Content-Type: application/json' \
+  -d '{"email":"quick@example.test","password":"quick start passphrase","household_name":"Quick"}' -o /dev/null
+# Registration hands out no tokens: sign in.
+reg=$(curl -fsS -X POST "$base/api/v0/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"quick@example.test","password":"quick start passphrase"}')
 token=$(json_field '["access_token"]' <<<"$reg")
 household=$(json_field '["household_id"]' <<<"$reg")
 curl -fsS -X POST "$base/api/secrets" -H "Authorization: Bearer $token" \

@@ -154,6 +154,8 @@ Env child_environment(int port, const Env& extra_env) {
   env["SECRETSD_MIGRATIONS_DIR"] = PROJECT_SOURCE_DIR "/migrations";
   env["SECRETSD_LOGIN_RATE_LIMIT"] = "10000,10000";
   env["SECRETSD_REGISTER_RATE_LIMIT"] = "100000";
+  // Tests create households freely (a test of the modes overrides it).
+  env["SECRETSD_REGISTRATION"] = "open";
   for (const auto& [name, value] : extra_env) env[name] = value;
   return env;
 }
@@ -397,14 +399,25 @@ std::string unique_suffix() {
   return std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
+// Strong by the password rule (accounts/password_policy.h): 96 random bits.
+std::string strong_password() { return "Harness-" + random_hex(12) + "-pw"; }
+
+// Registration answers 202 without tokens; the person then signs in.
+TestUser signed_in(const std::string& email, const std::string& password) {
+  auto c = client();
+  auto res = post_json(c, "/api/v0/auth/login", {{"email", email}, {"password", password}});
+  expect_status(res, 200, "login after registration");
+  return user_from(body_of(res), email, password);
+}
+
 TestUser register_user(const std::string& household_name) {
   std::string email = "user-" + unique_suffix() + "@example.test";
-  std::string password = "pw-" + random_hex(12);
+  std::string password = strong_password();
   auto c = client();
   auto res = post_json(c, "/api/v0/auth/register",
                        {{"email", email}, {"password", password}, {"household_name", household_name}});
-  expect_status(res, 201, "register_user");
-  return user_from(body_of(res), email, password);
+  expect_status(res, 202, "register_user");
+  return signed_in(email, password);
 }
 
 TestUser register_invited_user(const TestUser& inviter, const std::string& role) {
@@ -414,11 +427,11 @@ TestUser register_invited_user(const TestUser& inviter, const std::string& role)
   expect_status(invite, 201, "create invite");
   std::string code = body_of(invite).at("invite_code").get<std::string>();
   std::string email = "invited-" + unique_suffix() + "@example.test";
-  std::string password = "pw-" + random_hex(12);
+  std::string password = strong_password();
   auto res = post_json(c, "/api/v0/auth/register",
                        {{"email", email}, {"password", password}, {"invite_code", code}});
-  expect_status(res, 201, "register_invited_user");
-  return user_from(body_of(res), email, password);
+  expect_status(res, 202, "register_invited_user");
+  return signed_in(email, password);
 }
 
 TestUser login(const TestUser& user) {
